@@ -1,0 +1,26 @@
+# Two entry points: `make chat` and `make test`. Both build .venv/ from the
+# pinned requirements.lock first (once; again only when the lock changes).
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup chat test check
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+chat: setup
+	$(BIN)/qa chat
+
+check: setup
+	$(BIN)/ruff check qa tests
+	$(BIN)/ruff format --check qa tests
+	$(BIN)/mypy
+
+test: check
+	$(BIN)/pytest

@@ -1,0 +1,32 @@
+"""qa: offline question answering over a folder of documents, with citations
+that quote the exact text supporting each answer."""
+
+from qa.api import ask, configure, evaluate_file, index
+from qa.errors import (
+    DocsError,
+    EvalFileError,
+    ModelError,
+    QAError,
+    QuestionError,
+    StoreError,
+)
+from qa.models import Answer, Citation, IndexReport, Timings
+from qa.settings import Settings
+
+__all__ = [
+    "Answer",
+    "Citation",
+    "DocsError",
+    "EvalFileError",
+    "IndexReport",
+    "ModelError",
+    "QAError",
+    "QuestionError",
+    "Settings",
+    "StoreError",
+    "Timings",
+    "ask",
+    "configure",
+    "evaluate_file",
+    "index",
+]

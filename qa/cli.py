@@ -1,0 +1,260 @@
+"""The ``qa`` command: a thin shell over ``qa.api``.
+
+Library errors become one line on stderr and exit code 1; ``--debug`` shows
+the traceback instead.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from qa import api
+from qa.errors import QAError
+from qa.evaluate import EvalResult, EvalSummary
+from qa.models import Answer, Citation
+from qa.settings import Settings
+
+app = typer.Typer(
+    help="Answer questions about a folder of documents, offline, with checked citations.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+state: dict[str, Any] = {"debug": False}
+
+DocsOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--docs", help="Documents folder (repeatable). [env: QA_DOCS; default: seeds/]"),
+]
+StoreOpt = Annotated[
+    Path | None, typer.Option("--store", help="Store folder. [env: QA_STORE; default: index/]")
+]
+
+CHAT_HELP = """Ask a question and press Enter. Commands:
+  /sources   show the full quotes behind the last answer
+  /help      this text
+  /quit      leave (Ctrl-D works too)"""
+
+
+@app.callback()
+def root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    """Answer questions about a folder of documents, offline, with checked citations."""
+    state["debug"] = debug
+
+
+@contextmanager
+def clean_errors() -> Iterator[None]:
+    """Turn library errors into one line on stderr and a non-zero exit."""
+    try:
+        yield
+    except QAError as exc:
+        if state["debug"]:
+            raise
+        err.print(f"error: {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise typer.Exit(130) from None
+
+
+def settings_from(docs: list[Path] | None, store: Path | None) -> Settings:
+    overrides: dict[str, Any] = {}
+    if docs:
+        overrides["docs"] = docs
+    if store:
+        overrides["store"] = store
+    try:
+        return Settings(**overrides)
+    except ValueError as exc:
+        raise QAError(f"bad settings: {exc}".splitlines()[0]) from exc
+
+
+def warn(message: str) -> None:
+    err.print(f"warning: {escape(message)}")
+
+
+def show_citation(number: int, citation: Citation, full: bool = False) -> None:
+    lines = (
+        f"{citation.line_start}"
+        if citation.line_start == citation.line_end
+        else f"{citation.line_start}-{citation.line_end}"
+    )
+    quote = " ".join(citation.quote.split())
+    if not full and len(quote) > 160:
+        quote = quote[:157] + "..."
+    out.print(
+        f"[{number}] {escape(citation.source)}:{lines} "
+        f"(chars {citation.start}-{citation.end})\n    “{escape(quote)}”"
+    )
+
+
+def show_answer(answer: Answer) -> None:
+    out.print(escape(answer.answer))
+    if answer.citations:
+        out.print()
+        for number, citation in enumerate(answer.citations, 1):
+            show_citation(number, citation)
+
+
+@app.command()
+def index(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders to index (default: --docs).")
+    ] = None,
+    docs: DocsOpt = None,
+    store: StoreOpt = None,
+    rebuild: Annotated[bool, typer.Option(help="Drop the store and re-embed everything.")] = False,
+) -> None:
+    """Index documents into the store (only what changed since last time)."""
+    from rich.progress import Progress
+
+    with clean_errors():
+        settings = settings_from(paths or docs, store)
+        with Progress(console=err, transient=True) as bar:
+            task = bar.add_task("Embedding chunks", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            report = api.index(settings=settings, rebuild=rebuild, progress=progress, warn=warn)
+        out.print(report.summary())
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question to answer.")],
+    docs: DocsOpt = None,
+    store: StoreOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Answer one question with its sources."""
+    with clean_errors():
+        answer = api.ask(question, settings=settings_from(docs, store), warn=warn)
+        if as_json:
+            fields = {"question", "answer", "abstained", "citations", "timings"}
+            out.print_json(json.dumps(answer.model_dump(include=fields)), indent=None)
+        else:
+            show_answer(answer)
+
+
+def read_question() -> str | None:
+    """One line from the user: a prompt with history on a terminal, plain stdin otherwise."""
+    if sys.stdin.isatty():
+        from prompt_toolkit import PromptSession
+
+        session: PromptSession[str] = state.setdefault("session", PromptSession())
+        try:
+            return session.prompt("? ")
+        except EOFError:
+            return None
+    line = sys.stdin.readline()
+    return line if line else None
+
+
+@app.command()
+def chat(docs: DocsOpt = None, store: StoreOpt = None) -> None:
+    """Ask questions interactively; answers stream as they are written."""
+    from rich.live import Live
+    from rich.text import Text
+
+    with clean_errors():
+        settings = settings_from(docs, store)
+        runner = api.pipeline(settings)
+        runner.refresh(warn)
+        out.print("Ask about your documents. /help for commands, Ctrl-D to leave.")
+        last: Answer | None = None
+        while (line := read_question()) is not None:
+            line = line.strip()
+            if not line:
+                continue
+            if line in ("/quit", "/exit"):
+                break
+            if line == "/help":
+                out.print(CHAT_HELP)
+                continue
+            if line == "/sources":
+                if last is None or not last.citations:
+                    out.print("No sources yet.")
+                for number, citation in enumerate(last.citations if last else [], 1):
+                    show_citation(number, citation, full=True)
+                continue
+            if line.startswith("/"):
+                out.print(f"Unknown command {escape(line)}; /help lists them.")
+                continue
+            draft = Text(style="dim")
+            with Live(draft, console=out, transient=True, auto_refresh=False) as live:
+
+                def stream(token: str, live: Live = live, draft: Text = draft) -> None:
+                    draft.append(token)
+                    live.refresh()
+
+                try:
+                    last = runner.ask(line, on_token=stream, warn=warn)
+                except QAError as exc:
+                    if state["debug"]:
+                        raise
+                    err.print(f"error: {escape(str(exc))}")
+                    continue
+            show_answer(last)
+            out.print()
+
+
+def summary_table(summary: EvalSummary) -> Table:
+    table = Table(title="qa eval")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in summary.model_dump().items():
+        shown = "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+        table.add_row(name, shown)
+    return table
+
+
+@app.command("eval")
+def eval_command(
+    file: Annotated[Path, typer.Argument(help="JSONL question set.")],
+    docs: DocsOpt = None,
+    store: StoreOpt = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write the JSON report here.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions.")] = None,
+) -> None:
+    """Answer a question set and score it (accuracy, F1, abstention, citations, latency)."""
+    from rich.progress import Progress
+
+    with clean_errors():
+        settings = settings_from(docs, store)
+        with Progress(console=err, transient=True) as bar:
+            task = bar.add_task("Evaluating", total=None)
+
+            def tick(result: EvalResult) -> None:
+                bar.advance(task)
+
+            report = api.evaluate_file(
+                file, settings=settings, limit=limit, on_result=tick, warn=warn
+            )
+        out.print(summary_table(report.summary))
+        if out_file:
+            try:
+                out_file.write_text(report.model_dump_json(indent=1), encoding="utf-8")
+            except OSError as exc:
+                raise QAError(f"cannot write {out_file}: {exc.strerror}") from exc
+            out.print(f"Report written to {escape(str(out_file))}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,107 @@
+"""Find the corpus files and read their exact text.
+
+Text is decoded from bytes without newline translation, so character offsets
+computed here are offsets into exactly what a reader of the file sees.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa.errors import DocsError
+
+SUFFIXES = (".txt", ".md")
+
+
+@dataclass(frozen=True)
+class FileState:
+    """A corpus file as found on disk, before reading it."""
+
+    path: Path
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class Document:
+    """A corpus file read as text."""
+
+    path: Path
+    text: str
+    sha256: str
+
+
+class Skipped(Exception):
+    """A file that is not indexed, with the reason to warn about."""
+
+
+def discover(roots: Iterable[Path]) -> list[FileState]:
+    """List the .txt and .md files under the roots, sorted, without following symlinked dirs."""
+    found: dict[Path, FileState] = {}
+    for root in roots:
+        if not root.exists():
+            raise DocsError(f"docs folder not found: {root}")
+        if root.is_file():
+            candidates: Iterable[Path] = [root]
+        elif root.is_dir():
+            try:
+                os.listdir(root)
+            except OSError as exc:
+                raise DocsError(f"cannot read docs folder {root}: {exc.strerror}") from exc
+            candidates = _walk(root)
+        else:
+            raise DocsError(f"not a file or folder: {root}")
+        for path in candidates:
+            if path.suffix.lower() not in SUFFIXES:
+                continue
+            resolved = path.resolve()
+            try:
+                stat = resolved.stat()
+            except OSError:
+                continue
+            found[resolved] = FileState(resolved, stat.st_size, stat.st_mtime_ns)
+    return [found[p] for p in sorted(found)]
+
+
+def _walk(root: Path) -> Iterable[Path]:
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith("."):
+                yield Path(folder) / name
+
+
+def read(path: Path, max_bytes: int) -> Document:
+    """Read one file as UTF-8 text, or raise Skipped saying why it is left out."""
+    try:
+        if path.stat().st_size > max_bytes:
+            raise Skipped(f"larger than {max_bytes} bytes")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise Skipped(f"unreadable ({exc.strerror})") from exc
+    if b"\x00" in data[:8192]:
+        raise Skipped("binary file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Skipped(f"not UTF-8 (byte {exc.start})") from exc
+    if not text.strip():
+        raise Skipped("empty")
+    return Document(path, text, hashlib.sha256(data).hexdigest())
+
+
+def read_text(path: Path) -> str:
+    """The current text of a file, for checking quotes against it."""
+    return path.read_bytes().decode("utf-8")
+
+
+def display_path(path: Path) -> str:
+    """A path relative to the working folder when it lies inside it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

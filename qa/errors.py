@@ -1,0 +1,36 @@
+"""Exceptions raised by qa.
+
+Every error the library raises on purpose is a ``QAError``; the CLI prints its
+message as one line and exits non-zero. The tree::
+
+    QAError
+    ├── DocsError        the docs folder or a file in it cannot be used
+    ├── QuestionError    the question is empty or otherwise unusable
+    ├── StoreError       the store is missing, damaged, or locked by another run
+    ├── ModelError       a packaged model is missing or fails to load or run
+    └── EvalFileError    a question-set file for ``qa eval`` is malformed
+"""
+
+
+class QAError(Exception):
+    """Base class for every error qa raises on purpose."""
+
+
+class DocsError(QAError):
+    """The documents to index cannot be found or read."""
+
+
+class QuestionError(QAError):
+    """The question cannot be answered as given (empty, blank)."""
+
+
+class StoreError(QAError):
+    """The vector store is missing, damaged, or busy."""
+
+
+class ModelError(QAError):
+    """A model is not installed, or failed to load or generate."""
+
+
+class EvalFileError(QAError):
+    """A question-set file is malformed; the message names the line."""

@@ -1,0 +1,209 @@
+"""Batch evaluation of a question set, with SQuAD-style metrics so numbers
+compare across tools."""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+from collections import Counter
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError, field_validator
+
+from qa import documents
+from qa.errors import EvalFileError, QuestionError
+from qa.models import Answer, Citation
+from qa.terms import normalize_answer
+from qa.verifier import MAX_ANSWER_WORDS, ungrounded
+
+_MARKER = re.compile(r"\s*\[\d+\]")
+
+
+class EvalQuestion(BaseModel):
+    """One line of a question-set file; unknown fields are ignored."""
+
+    id: str = ""
+    question: str
+    answers: list[str] = []
+    answerable: bool | None = None
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) else value
+
+    @property
+    def expects_answer(self) -> bool | None:
+        """True/False when gold says so; None when the line carries no gold."""
+        if self.answerable is not None:
+            return self.answerable
+        return True if self.answers else None
+
+
+class EvalResult(BaseModel):
+    id: str
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[Citation]
+    latency_s: float
+    correct: bool | None = None
+    f1: float | None = None
+    ungrounded: list[str] = []
+    reason: str = ""
+
+
+class EvalSummary(BaseModel):
+    questions: int
+    answerable: int
+    unanswerable: int
+    answer_accuracy: float | None
+    mean_f1: float | None
+    abstention_accuracy: float | None
+    false_abstentions: int
+    citations: int
+    citation_validity: float | None
+    ungrounded_answers: float | None
+    latency_p50_s: float
+    latency_p95_s: float
+
+
+class EvalReport(BaseModel):
+    summary: EvalSummary
+    results: list[EvalResult]
+
+
+def load_questions(path: Path) -> list[EvalQuestion]:
+    """Parse a JSONL question set; a bad line raises EvalFileError naming it."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EvalFileError(f"cannot read {path}: {exc}") from exc
+    questions = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = EvalQuestion.model_validate(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise EvalFileError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            where = ".".join(str(p) for p in problem["loc"]) or "line"
+            raise EvalFileError(f"{path}:{number}: {where}: {problem['msg']}") from exc
+        if not item.question.strip():
+            raise EvalFileError(f"{path}:{number}: question is empty")
+        questions.append(item.model_copy(update={"id": item.id or str(number)}))
+    if not questions:
+        raise EvalFileError(f"{path}: no questions")
+    return questions
+
+
+def answer_text(answer: str) -> str:
+    """The answer without its [n] citation markers."""
+    return _MARKER.sub("", answer).strip()
+
+
+def is_correct(answer: str, golds: Iterable[str]) -> bool:
+    text = answer_text(answer)
+    if len(text.split()) > MAX_ANSWER_WORDS:
+        return False
+    normal = normalize_answer(text)
+    return any(g and normalize_answer(g) in normal for g in golds if normalize_answer(g))
+
+
+def token_f1(answer: str, golds: Iterable[str]) -> float:
+    got = normalize_answer(answer_text(answer)).split()
+    best = 0.0
+    for gold in golds:
+        want = normalize_answer(gold).split()
+        common = sum((Counter(got) & Counter(want)).values())
+        if common:
+            p, r = common / len(got), common / len(want)
+            best = max(best, 2 * p * r / (p + r))
+    return best
+
+
+def citation_valid(citation: Citation) -> bool:
+    try:
+        text = documents.read_text(Path(citation.source))
+    except (OSError, UnicodeDecodeError):
+        return False
+    return text[citation.start : citation.end] == citation.quote
+
+
+def score(item: EvalQuestion, answer: Answer) -> EvalResult:
+    expects = item.expects_answer
+    result = EvalResult(
+        id=item.id,
+        question=item.question,
+        answer=answer.answer,
+        abstained=answer.abstained,
+        citations=answer.citations,
+        latency_s=round(answer.timings.total_s, 4),
+        reason=answer.reason,
+    )
+    if not answer.abstained:
+        result.ungrounded = ungrounded(
+            answer_text(answer.answer), [c.quote for c in answer.citations]
+        )
+    if expects is True:
+        result.correct = not answer.abstained and is_correct(answer.answer, item.answers)
+        result.f1 = 0.0 if answer.abstained else round(token_f1(answer.answer, item.answers), 4)
+    elif expects is False:
+        result.correct = answer.abstained
+    return result
+
+
+def _share(hits: int, total: int) -> float | None:
+    return round(hits / total, 4) if total else None
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if len(values) < 2:
+        return round(values[0], 4) if values else 0.0
+    return round(statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1], 4)
+
+
+def summarise(results: list[EvalResult], questions: list[EvalQuestion]) -> EvalSummary:
+    expects = {q.id: q.expects_answer for q in questions}
+    answerable = [r for r in results if expects[r.id] is True]
+    unanswerable = [r for r in results if expects[r.id] is False]
+    cites = [c for r in results for c in r.citations]
+    answered = [r for r in results if not r.abstained]
+    latencies = [r.latency_s for r in results]
+    return EvalSummary(
+        questions=len(results),
+        answerable=len(answerable),
+        unanswerable=len(unanswerable),
+        answer_accuracy=_share(sum(bool(r.correct) for r in answerable), len(answerable)),
+        mean_f1=round(statistics.fmean(r.f1 or 0.0 for r in answerable), 4) if answerable else None,
+        abstention_accuracy=_share(sum(r.abstained for r in unanswerable), len(unanswerable)),
+        false_abstentions=sum(r.abstained for r in answerable),
+        citations=len(cites),
+        citation_validity=_share(sum(citation_valid(c) for c in cites), len(cites)),
+        ungrounded_answers=_share(sum(bool(r.ungrounded) for r in answered), len(answered)),
+        latency_p50_s=_percentile(latencies, 50),
+        latency_p95_s=_percentile(latencies, 95),
+    )
+
+
+def evaluate(
+    questions: list[EvalQuestion],
+    ask: Callable[[str], Answer],
+    on_result: Callable[[EvalResult], None] | None = None,
+) -> EvalReport:
+    """Ask every question and score the answers."""
+    results = []
+    for item in questions:
+        try:
+            answer = ask(item.question)
+        except QuestionError as exc:
+            answer = Answer(question=item.question, answer="", abstained=True, reason=str(exc))
+        result = score(item, answer)
+        results.append(result)
+        if on_result:
+            on_result(result)
+    return EvalReport(summary=summarise(results, questions), results=results)

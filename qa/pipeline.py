@@ -1,0 +1,125 @@
+"""files → chunks → store → retriever → reader → verifier → Answer, as a
+LangChain runnable chain."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from langchain_core.language_models.llms import BaseLLM
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from qa.errors import QuestionError
+from qa.llm import LlamaCppLLM
+from qa.models import Answer, Evidence, IndexReport, Timings
+from qa.reader import Reader
+from qa.retriever import Retriever
+from qa.settings import Settings
+from qa.store import Progress, Store, Warn
+from qa.verifier import verify
+
+MAX_QUESTION_CHARS = 2000
+TokenSink = Callable[[str], None]
+
+
+@dataclass
+class Draft:
+    """A question on its way through the chain."""
+
+    question: str
+    timings: Timings = field(default_factory=Timings)
+    evidence: list[Evidence] = field(default_factory=list)
+    proposal: str = ""
+
+
+def check_question(question: str) -> str:
+    """The question with outer whitespace removed, or QuestionError."""
+    question = question.strip()
+    if not question:
+        raise QuestionError("the question is empty")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise QuestionError(f"the question is longer than {MAX_QUESTION_CHARS} characters")
+    return question
+
+
+class Pipeline:
+    """Everything needed to answer questions about one corpus, loaded once."""
+
+    def __init__(self, settings: Settings, llm: BaseLLM | None = None) -> None:
+        self.settings = settings
+        self.store = Store(
+            settings.store, settings.docs, settings.chunk_chars, settings.max_file_bytes
+        )
+        self.llm = llm or LlamaCppLLM(
+            threads=settings.threads, max_tokens=settings.max_answer_tokens
+        )
+        self.reader = Reader(self.llm, settings.prompts / "answer.txt")
+        self._retriever: Retriever | None = None
+
+    def index(
+        self, progress: Progress | None = None, warn: Warn | None = None, rebuild: bool = False
+    ) -> IndexReport:
+        report = self.store.update(progress, warn, rebuild)
+        if report.changed or rebuild:
+            self._retriever = None
+        return report
+
+    def refresh(self, warn: Warn | None = None) -> IndexReport | None:
+        """Index the corpus if it is missing or stale; None when it was up to date."""
+        if self._retriever is not None and not self.store.is_stale():
+            return None
+        report = self.index(warn=warn) if self.store.is_stale() else None
+        if self._retriever is None:
+            s = self.settings
+            self._retriever = Retriever(self.store, s.top_k, s.evidence_sentences)
+        return report
+
+    def chain(self, on_token: TokenSink | None = None) -> Runnable[str, Answer]:
+        """retrieve | read | verify, with each step's time recorded."""
+        s = self.settings
+
+        def retrieve(question: str) -> Draft:
+            draft = Draft(question)
+            started = time.perf_counter()
+            assert self._retriever is not None
+            draft.evidence = self._retriever.evidence(question)
+            draft.timings.retrieve_s = time.perf_counter() - started
+            return draft
+
+        def read(draft: Draft) -> Draft:
+            started = time.perf_counter()
+            if draft.evidence:
+                draft.proposal = self.reader.read(draft.question, draft.evidence, on_token)
+            draft.timings.read_s = time.perf_counter() - started
+            return draft
+
+        def check(draft: Draft) -> Answer:
+            started = time.perf_counter()
+            verdict = verify(
+                draft.question, draft.evidence, draft.proposal, s.min_coverage, s.min_similarity
+            )
+            draft.timings.verify_s = time.perf_counter() - started
+            return Answer(
+                question=draft.question,
+                answer=verdict.answer,
+                abstained=verdict.abstained,
+                citations=verdict.citations,
+                timings=draft.timings,
+                reason=verdict.reason,
+            )
+
+        return RunnableLambda(retrieve) | RunnableLambda(read) | RunnableLambda(check)
+
+    def ask(
+        self, question: str, on_token: TokenSink | None = None, warn: Warn | None = None
+    ) -> Answer:
+        """Answer one question, bringing the index up to date first if needed."""
+        question = check_question(question)
+        started = time.perf_counter()
+        self.refresh(warn)
+        index_s = time.perf_counter() - started
+        answer = self.chain(on_token).invoke(question)
+        answer.timings.index_s = index_s
+        answer.timings.total_s = time.perf_counter() - started
+        return answer

@@ -1,0 +1,107 @@
+"""Hybrid retrieval: dense (Chroma) and lexical (BM25) chunk search, fused by
+reciprocal rank, then the best sentences of those chunks as evidence."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import bm25s
+import numpy as np
+import Stemmer
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from qa.chunking import sentence_spans
+from qa.embeddings import MiniLMEmbeddings
+from qa.models import Chunk, Evidence
+from qa.store import Store
+from qa.terms import content_terms, coverage
+
+RRF_K = 60
+_STEMMER = Stemmer.Stemmer("english")
+
+
+class Retriever:
+    """Finds the sentences of a corpus that best support an answer to a question."""
+
+    def __init__(self, store: Store, top_k: int = 6, sentences: int = 4) -> None:
+        self.store = store
+        self.top_k = top_k
+        self.sentences = sentences
+        self.embeddings = MiniLMEmbeddings()
+
+    @cached_property
+    def _chunks(self) -> list[Chunk]:
+        return self.store.chunks()
+
+    @cached_property
+    def _bm25(self) -> bm25s.BM25:
+        index = bm25s.BM25()
+        index.index(
+            bm25s.tokenize([c.text for c in self._chunks], stemmer=_STEMMER, show_progress=False),
+            show_progress=False,
+        )
+        return index
+
+    def chunks(self, question: str, query_vector: list[float]) -> list[Chunk]:
+        """The top chunks by reciprocal-rank fusion of dense and BM25 rankings."""
+        if not self._chunks:
+            return []
+        depth = min(len(self._chunks), self.top_k * 2)
+        by_key = {(c.source, c.start): c for c in self._chunks}
+        scores: dict[tuple[str, int], float] = {}
+        dense = self.store.vectors().similarity_search_by_vector(query_vector, k=depth)
+        for rank, doc in enumerate(dense):
+            key = (doc.metadata["source"], int(doc.metadata["start"]))
+            if key in by_key:
+                scores[key] = scores.get(key, 0.0) + 1.0 / (RRF_K + rank)
+        tokens = bm25s.tokenize([question], stemmer=_STEMMER, show_progress=False)
+        if tokens.vocab:
+            ids, values = self._bm25.retrieve(tokens, k=depth, show_progress=False)
+            for rank, (i, value) in enumerate(zip(ids[0], values[0], strict=True)):
+                if value > 0:
+                    chunk = self._chunks[int(i)]
+                    key = (chunk.source, chunk.start)
+                    scores[key] = scores.get(key, 0.0) + 1.0 / (RRF_K + rank)
+        ranked = sorted(scores, key=lambda k: scores[k], reverse=True)[: self.top_k]
+        return [by_key[k] for k in ranked]
+
+    def evidence(self, question: str) -> list[Evidence]:
+        """The best few sentences from the top chunks, most relevant first."""
+        query_vector = self.embeddings.embed_query(question)
+        terms = content_terms(question)
+        seen: set[tuple[str, int]] = set()
+        candidates: list[Evidence] = []
+        for chunk in self.chunks(question, query_vector):
+            chunk_coverage = coverage(terms, chunk.text)
+            for span in sentence_spans(chunk):
+                if (span.source, span.start) in seen:
+                    continue
+                seen.add((span.source, span.start))
+                candidates.append(Evidence(**span.model_dump(), coverage=chunk_coverage))
+        if not candidates:
+            return []
+        vectors = np.array(self.embeddings.embed_documents([c.text for c in candidates]))
+        similarities = vectors @ np.array(query_vector)
+        for candidate, similarity in zip(candidates, similarities, strict=True):
+            candidate.similarity = float(similarity)
+            candidate.score = float(similarity) + 0.5 * coverage(terms, candidate.text)
+        candidates.sort(key=lambda c: c.score, reverse=True)
+        return candidates[: self.sentences]
+
+
+class EvidenceRetriever(BaseRetriever):
+    """LangChain face of ``Retriever``: evidence sentences as Documents."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    retriever: Retriever
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        return [
+            Document(page_content=e.text, metadata=e.model_dump(exclude={"text"}))
+            for e in self.retriever.evidence(query)
+        ]

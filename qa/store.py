@@ -1,0 +1,303 @@
+"""The local store: a Chroma collection per corpus, kept in step with the files.
+
+Layout under the store folder::
+
+    chroma/                 Chroma's persistent client (vectors + chunk text)
+    corpora/<name>/         one folder per corpus (a set of root paths)
+        manifest.json       files indexed, with size, mtime and sha256
+        chunks.jsonl        every chunk, for lexical search and offsets
+
+Indexing is incremental by content hash. New chunks are written before old ones
+are deleted, and the manifest is replaced atomically last, so a run that dies
+part-way leaves the previous index usable and the next run finishes the job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from filelock import FileLock, Timeout
+
+from qa import documents
+from qa.chunking import chunk_text
+from qa.embeddings import MODEL_NAME, MiniLMEmbeddings
+from qa.errors import DocsError, StoreError
+from qa.models import Chunk, IndexReport
+
+if TYPE_CHECKING:
+    from langchain_chroma import Chroma
+
+FORMAT_VERSION = 1
+Progress = Callable[[int, int], None]
+Warn = Callable[[str], None]
+
+
+@dataclass
+class FileEntry:
+    sha256: str
+    size: int
+    mtime_ns: int
+    chunks: int
+
+
+@dataclass
+class Manifest:
+    roots: list[str]
+    embedding_model: str = MODEL_NAME
+    chunk_chars: int = 600
+    version: int = FORMAT_VERSION
+    files: dict[str, FileEntry] = field(default_factory=dict)
+
+
+def corpus_name(roots: Sequence[Path]) -> str:
+    """A stable collection name for a set of root paths."""
+    key = "\n".join(sorted(str(r.resolve()) for r in roots))
+    return "qa-" + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def _chunk_id(source: str, doc_hash: str, index: int) -> str:
+    return f"{hashlib.sha256(source.encode()).hexdigest()[:16]}-{doc_hash[:16]}-{index}"
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+class Store:
+    """One corpus in one store folder."""
+
+    def __init__(
+        self, root: Path, corpus: Sequence[Path], chunk_chars: int = 600, max_file_bytes: int = 0
+    ) -> None:
+        self.root = root
+        self.corpus = list(corpus)
+        self.chunk_chars = chunk_chars
+        self.max_file_bytes = max_file_bytes or 20_000_000
+        self.name = corpus_name(self.corpus)
+        self.folder = root / "corpora" / self.name
+        self._vectors: Chroma | None = None
+
+    # -- reading ---------------------------------------------------------
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.folder / "manifest.json"
+
+    @property
+    def chunks_path(self) -> Path:
+        return self.folder / "chunks.jsonl"
+
+    def exists(self) -> bool:
+        return self.manifest_path.exists()
+
+    def manifest(self) -> Manifest:
+        """The manifest on disk, or an empty one; a damaged one raises StoreError."""
+        if not self.manifest_path.exists():
+            return Manifest(roots=[str(r) for r in self.corpus], chunk_chars=self.chunk_chars)
+        try:
+            raw = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+            files = {k: FileEntry(**v) for k, v in raw.pop("files").items()}
+            manifest = Manifest(**raw, files=files)
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise self._damaged(f"unreadable manifest ({exc})") from exc
+        if manifest.version != FORMAT_VERSION or manifest.embedding_model != MODEL_NAME:
+            raise self._damaged(
+                f"built by another qa version or embedding model "
+                f"({manifest.version}, {manifest.embedding_model})"
+            )
+        return manifest
+
+    def chunks(self) -> list[Chunk]:
+        """Every chunk of the corpus, in file order."""
+        if not self.chunks_path.exists():
+            return []
+        try:
+            with self.chunks_path.open(encoding="utf-8") as handle:
+                return [Chunk.model_validate_json(line) for line in handle if line.strip()]
+        except (OSError, ValueError) as exc:
+            raise self._damaged(f"unreadable chunk list ({exc})") from exc
+
+    def _damaged(self, why: str) -> StoreError:
+        return StoreError(f"store {self.root} is damaged: {why}; run `qa index --rebuild`")
+
+    def vectors(self) -> Chroma:
+        """The Chroma collection, opened once, with telemetry off."""
+        if self._vectors is None:
+            import chromadb
+            from chromadb.config import Settings as ChromaSettings
+            from langchain_chroma import Chroma
+
+            try:
+                client = chromadb.PersistentClient(
+                    path=str(self.root / "chroma"),
+                    settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
+                )
+                self._vectors = Chroma(
+                    collection_name=self.name,
+                    embedding_function=MiniLMEmbeddings(),
+                    client=client,
+                    collection_metadata={"hnsw:space": "cosine"},
+                )
+            except Exception as exc:
+                raise self._damaged(f"Chroma cannot open it ({exc})") from exc
+        return self._vectors
+
+    def is_stale(self) -> bool:
+        """Whether any file was added, changed or removed since the last index run."""
+        if not self.exists():
+            return True
+        manifest = self.manifest()
+        found = documents.discover(self.corpus)
+        if {str(f.path) for f in found} != set(manifest.files):
+            return True
+        for state in found:
+            entry = manifest.files[str(state.path)]
+            if (state.size, state.mtime_ns) == (entry.size, entry.mtime_ns):
+                continue
+            try:
+                sha = documents.read(state.path, self.max_file_bytes).sha256
+            except documents.Skipped:
+                return True
+            if sha != entry.sha256:
+                return True
+        return False
+
+    # -- writing ---------------------------------------------------------
+
+    def lock(self, timeout: float = 600.0) -> FileLock:
+        self.root.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(self.root / ".lock"), timeout=timeout)
+
+    def update(
+        self, progress: Progress | None = None, warn: Warn | None = None, rebuild: bool = False
+    ) -> IndexReport:
+        """Bring the store in step with the corpus files, holding the store's lock."""
+        try:
+            with self.lock():
+                return self._update(progress, warn or (lambda _: None), rebuild)
+        except Timeout as exc:
+            raise StoreError(f"store {self.root} is locked by another qa run") from exc
+
+    def _update(self, progress: Progress | None, warn: Warn, rebuild: bool) -> IndexReport:
+        started = time.perf_counter()
+        found = documents.discover(self.corpus)
+        if not found:
+            raise DocsError("no .txt or .md files in " + _names(self.corpus))
+        if rebuild:
+            self._drop()
+        manifest = self.manifest()
+        report = IndexReport(files=len(found))
+        kept: dict[str, FileEntry] = {}
+        fresh: list[Chunk] = []
+        for state in found:
+            key = str(state.path)
+            old = manifest.files.get(key)
+            if old and (old.size, old.mtime_ns) == (state.size, state.mtime_ns):
+                kept[key] = old
+                report.unchanged += 1
+                continue
+            try:
+                doc = documents.read(state.path, self.max_file_bytes)
+            except documents.Skipped as why:
+                warn(f"skipped {documents.display_path(state.path)}: {why}")
+                report.skipped.append(key)
+                continue
+            if old and old.sha256 == doc.sha256:
+                kept[key] = FileEntry(doc.sha256, state.size, state.mtime_ns, old.chunks)
+                report.unchanged += 1
+                continue
+            pieces = chunk_text(doc.text, key, doc.sha256, self.chunk_chars)
+            fresh.extend(pieces)
+            kept[key] = FileEntry(doc.sha256, state.size, state.mtime_ns, len(pieces))
+            if old:
+                report.updated += 1
+            else:
+                report.added += 1
+        if not kept:
+            raise DocsError("no readable .txt or .md files in " + _names(self.corpus))
+        stale_ids = [
+            _chunk_id(src, entry.sha256, i)
+            for src, entry in manifest.files.items()
+            if kept.get(src) is None or kept[src].sha256 != entry.sha256
+            for i in range(entry.chunks)
+        ]
+        report.removed = sum(1 for src in manifest.files if src not in kept)
+        self._write_vectors(fresh, stale_ids, progress)
+        self._write_chunks(fresh, kept)
+        manifest.files = kept
+        manifest.chunk_chars = self.chunk_chars
+        _write_atomic(
+            self.manifest_path,
+            json.dumps(
+                {**manifest.__dict__, "files": {k: v.__dict__ for k, v in kept.items()}}, indent=1
+            ),
+        )
+        report.chunks = sum(e.chunks for e in kept.values())
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _write_vectors(
+        self, fresh: list[Chunk], stale_ids: list[str], progress: Progress | None
+    ) -> None:
+        if not fresh and not stale_ids:
+            return
+        vectors = self.vectors()
+        batch = 128
+        for first in range(0, len(fresh), batch):
+            part = fresh[first : first + batch]
+            vectors.add_texts(
+                texts=[c.text for c in part],
+                metadatas=[_metadata(c) for c in part],
+                ids=[_chunk_id(c.source, c.doc_hash, c.index) for c in part],
+            )
+            if progress:
+                progress(first + len(part), len(fresh))
+        for first in range(0, len(stale_ids), 1000):
+            vectors.delete(ids=stale_ids[first : first + 1000])
+
+    def _write_chunks(self, fresh: list[Chunk], kept: dict[str, FileEntry]) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        by_source = {c.source: c for c in fresh}
+        old = [c for c in self.chunks() if c.source in kept and c.source not in by_source]
+        old = [c for c in old if kept[c.source].sha256 == c.doc_hash]
+        rows = sorted(old + fresh, key=lambda c: (c.source, c.index))
+        _write_atomic(self.chunks_path, "".join(c.model_dump_json() + "\n" for c in rows))
+
+    def _drop(self) -> None:
+        """Forget this corpus entirely, for a rebuild from the files."""
+        if self.folder.exists():
+            shutil.rmtree(self.folder)
+        try:
+            self.vectors().delete_collection()
+        except StoreError:
+            shutil.rmtree(self.root / "chroma", ignore_errors=True)
+        self._vectors = None
+
+
+def _names(roots: Iterable[Path]) -> str:
+    return ", ".join(str(r) for r in roots)
+
+
+def _metadata(chunk: Chunk) -> dict[str, Any]:
+    return {
+        "source": chunk.source,
+        "start": chunk.start,
+        "end": chunk.end,
+        "line_start": chunk.line_start,
+        "line_end": chunk.line_end,
+        "doc_hash": chunk.doc_hash,
+        "index": chunk.index,
+    }

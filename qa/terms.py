@@ -1,0 +1,57 @@
+"""Word-level helpers shared by retrieval, verification and evaluation."""
+
+from __future__ import annotations
+
+import re
+import string
+
+import Stemmer
+
+_WORD = re.compile(r"\w+(?:[.'’]\w+)*", re.UNICODE)
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_STEMMER = Stemmer.Stemmer("english")
+_FOLD = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "‑": "-", "–": "-", "—": "-"})
+
+STOPWORDS = frozenset(
+    """a an and are as at be been being but by can could did do does done for from had has have
+    how i if in into is it its itself may might more most much many no nor not of on one or other
+    our over same should so some such than that the their them then there these they this those
+    through to too under up very was we were what when where which while who whom whose why will
+    with would you your about above after again against all also am any because before below
+    between both during each few further here just only own s t now off out once ever else
+    name kind type sort called known whats whos tell give list say said describe mention""".split()
+)
+
+
+def fold(text: str) -> str:
+    """Lower case with plain quotes and hyphens, keeping every character's position."""
+    return "".join(c if len(c := ch.lower()) == 1 else ch for ch in text).translate(_FOLD)
+
+
+def stem(word: str) -> str:
+    """Snowball (Porter 2) stem, so 'corporate' meets 'corporation' and 'teams' meets 'team'."""
+    stemmed: str = _STEMMER.stemWord(word)
+    return stemmed
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(fold(text))
+
+
+def content_terms(text: str) -> set[str]:
+    """Stemmed words of a text other than stopwords and one-letter tokens."""
+    return {stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 1}
+
+
+def coverage(question_terms: set[str], text: str) -> float:
+    """Share of the question's terms that occur in the text."""
+    if not question_terms:
+        return 0.0
+    return len(question_terms & content_terms(text)) / len(question_terms)
+
+
+def normalize_answer(text: str) -> str:
+    """SQuAD normalisation: lower case, no punctuation, no articles, single spaces."""
+    text = fold(text)
+    text = "".join(ch for ch in text if ch not in string.punctuation)
+    return " ".join(_ARTICLES.sub(" ", text).split())

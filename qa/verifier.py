@@ -1,0 +1,145 @@
+"""The verifier: turns the reader's proposal into an answer only when the
+source text supports it; otherwise abstains.
+
+The answer it returns is always a verbatim span of a cited sentence, so every
+number and name in it appears in the quote, and every quote is re-read from its
+file and compared before it is returned.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa import documents
+from qa.models import Citation, Evidence
+from qa.terms import fold, normalize_answer
+
+ABSTAIN = "I can't find that in the documents."
+MAX_ANSWER_WORDS = 30
+_TOKEN = re.compile(r"\w+(?:[.'’]\w+)*")
+_FACT = re.compile(r"\d[\d,.]*|\b[A-Z][\w’'&.-]*")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The verifier's decision: an answer with its citations, or an abstention with why."""
+
+    answer: str
+    abstained: bool
+    citations: list[Citation]
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Located:
+    evidence: Evidence
+    start: int
+    end: int
+
+    @property
+    def text(self) -> str:
+        return self.evidence.text[self.start : self.end]
+
+
+def clean(raw: str) -> str:
+    """The first line of the model's output without quotes, labels or a final stop."""
+    line = raw.strip().split("\n", 1)[0].strip()
+    line = re.sub(r"^(answer|a)\s*:\s*", "", line, flags=re.IGNORECASE)
+    return line.strip(" \"'“”‘’`*").rstrip(".,;:").strip()
+
+
+def locate(answer: str, evidence: list[Evidence]) -> Located | None:
+    """Find the proposed answer in the evidence: verbatim, else the closest word window."""
+    needle = fold(answer)
+    for item in evidence:
+        at = fold(item.text).find(needle)
+        if needle and at >= 0:
+            return Located(item, at, at + len(needle))
+    wanted = normalize_answer(answer).split()
+    if not wanted:
+        return None
+    best: tuple[float, Located] | None = None
+    for item in evidence:
+        tokens = list(_TOKEN.finditer(item.text))
+        normal = [normalize_answer(t.group()) for t in tokens]
+        for i in range(len(tokens)):
+            for j in range(i, min(len(tokens), i + len(wanted) + 3)):
+                score = _f1(normal[i : j + 1], wanted)
+                if score >= 0.67 and (best is None or score > best[0]):
+                    best = (score, Located(item, tokens[i].start(), tokens[j].end()))
+    return best[1] if best else None
+
+
+def _f1(got: list[str], wanted: list[str]) -> float:
+    common = sum(min(got.count(w), wanted.count(w)) for w in set(wanted))
+    if not common:
+        return 0.0
+    precision, recall = common / len(got), common / len(wanted)
+    return 2 * precision * recall / (precision + recall)
+
+
+def ungrounded(answer: str, quotes: list[str]) -> list[str]:
+    """Numbers and capitalised names in the answer that no quote contains."""
+    haystack = fold(" ".join(quotes))
+    facts = [m.group().rstrip(".,") for m in _FACT.finditer(answer.replace("[", " ["))]
+    return [f for f in facts if f and not f.startswith("[") and fold(f) not in haystack]
+
+
+def cite(item: Evidence) -> Citation | None:
+    """A citation for an evidence sentence, only if the file still holds the quote."""
+    try:
+        text = documents.read_text(Path(item.source))
+    except (OSError, UnicodeDecodeError):
+        return None
+    if text[item.start : item.end] != item.text:
+        return None
+    return Citation(
+        source=documents.display_path(Path(item.source)),
+        start=item.start,
+        end=item.end,
+        line_start=item.line_start,
+        line_end=item.line_end,
+        quote=item.text,
+    )
+
+
+def abstain(reason: str) -> Verdict:
+    return Verdict(ABSTAIN, True, [], reason)
+
+
+def verify(
+    question: str,
+    evidence: list[Evidence],
+    proposal: str,
+    min_coverage: float,
+    min_similarity: float,
+) -> Verdict:
+    """Accept the proposal only if it is a span of relevant evidence; cite that sentence."""
+    answer = clean(proposal)
+    if not evidence:
+        return abstain("nothing relevant retrieved")
+    if not answer:
+        return abstain("the reader proposed nothing")
+    found = locate(answer, evidence)
+    if found is None:
+        return abstain(f"proposal not in the evidence: {answer!r}")
+    support = found.evidence
+    if support.coverage < min_coverage or support.similarity < min_similarity:
+        return abstain(
+            f"evidence too weak (coverage {support.coverage:.2f}, "
+            f"similarity {support.similarity:.2f})"
+        )
+    span = found.text.strip().rstrip(".,;:")
+    if normalize_answer(span) in normalize_answer(question):
+        return abstain(f"proposal only repeats the question: {span!r}")
+    if len(span.split()) > MAX_ANSWER_WORDS:
+        return abstain("proposal longer than a short answer")
+    citation = cite(support)
+    if citation is None:
+        return abstain("the cited file changed since indexing")
+    text = f"{span} [1]"
+    if ungrounded(span, [citation.quote]):
+        return abstain("answer holds facts the quote does not")
+    return Verdict(text, False, [citation])
