@@ -124,7 +124,7 @@ def index(
 
     with clean_errors():
         settings = settings_from(paths or docs, store)
-        with Progress(console=err, transient=True) as bar:
+        with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
             task = bar.add_task("Embedding chunks", total=None)
 
             def progress(done: int, total: int) -> None:
@@ -238,7 +238,7 @@ def eval_command(
 
     with clean_errors():
         settings = settings_from(docs, store)
-        with Progress(console=err, transient=True) as bar:
+        with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
             task = bar.add_task("Evaluating", total=None)
 
             def tick(result: EvalResult) -> None:

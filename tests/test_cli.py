@@ -1,0 +1,154 @@
+"""The CLI, run in-process: exit codes and exact output, error paths included.
+
+The generator is scripted here; the store and embedder are real.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from qa import QuestionError
+from qa.cli import app
+from tests.fakes import ScriptedLLM
+
+GOLDEN = Path(__file__).parent / "golden"
+QUESTION = "How much is OpenAI's new Pentagon contract worth?"
+runner = CliRunner()
+
+
+@pytest.fixture
+def llm(monkeypatch: pytest.MonkeyPatch) -> ScriptedLLM:
+    scripted = ScriptedLLM(reply=" $200 million.")
+    monkeypatch.setattr("qa.pipeline.LlamaCppLLM", lambda **_: scripted)
+    return scripted
+
+
+def test_every_command_has_help_text() -> None:
+    commands = get_command(app).commands  # type: ignore[attr-defined]
+    assert set(commands) == {"index", "ask", "chat", "eval"}
+    for name, command in commands.items():
+        assert command.help, name
+        result = runner.invoke(app, [name, "--help"])
+        assert result.exit_code == 0, name
+        assert "Usage" in result.stdout
+
+
+def test_ask_prints_answer_and_sources(llm: ScriptedLLM) -> None:
+    result = runner.invoke(app, ["ask", QUESTION])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == (GOLDEN / "ask_seed.txt").read_text(encoding="utf-8")
+
+
+def test_ask_json_is_one_object_with_checked_citations(llm: ScriptedLLM, workdir: Path) -> None:
+    result = runner.invoke(app, ["ask", "--json", QUESTION])
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert set(payload) == {"question", "answer", "abstained", "citations", "timings"}
+    assert payload["answer"] == "$200 million [1]"
+    assert payload["abstained"] is False
+    [citation] = payload["citations"]
+    text = (workdir / citation["source"]).read_text(encoding="utf-8")
+    assert text[citation["start"] : citation["end"]] == citation["quote"]
+    assert citation["line_start"] == citation["line_end"] == 1
+
+
+def test_ask_abstains_when_the_proposal_is_not_in_the_documents(llm: ScriptedLLM) -> None:
+    llm.reply = " Sam Altman"
+    result = runner.invoke(app, ["ask", "Who is OpenAI's chief executive?"])
+    assert result.exit_code == 0
+    assert result.stdout == "I can't find that in the documents.\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ask", "   "], "error: the question is empty\n"),
+        (["ask", "--docs", "nowhere", "q?"], "error: docs folder not found: nowhere\n"),
+        (["index", "nowhere"], "error: docs folder not found: nowhere\n"),
+        (["eval", "missing.jsonl"], "error: cannot read missing.jsonl: "),
+    ],
+)
+def test_bad_input_gives_one_line_and_exit_1(args: list[str], message: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(message)
+    assert result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_empty_docs_folder_is_an_error(workdir: Path) -> None:
+    (workdir / "empty").mkdir()
+    result = runner.invoke(app, ["index", "empty"])
+    assert result.exit_code == 1
+    assert result.stderr == "error: no .txt or .md files in empty\n"
+
+
+def test_malformed_eval_file_names_the_line(workdir: Path) -> None:
+    bad = workdir / "bad.jsonl"
+    bad.write_text('{"question": "ok?"}\n{"question": 1\n', encoding="utf-8")
+    result = runner.invoke(app, ["eval", str(bad)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {bad}:2: not valid JSON")
+
+
+def test_debug_flag_shows_the_exception() -> None:
+    result = runner.invoke(app, ["--debug", "ask", " "])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, QuestionError)
+
+
+def test_index_reports_then_finds_nothing_to_do() -> None:
+    first = runner.invoke(app, ["index"])
+    assert first.exit_code == 0, first.stderr
+    assert first.stdout.startswith("Indexed 1 files: 1 added, 0 updated, 0 removed, 0 unchanged")
+    second = runner.invoke(app, ["index"])
+    assert second.stdout.startswith("Indexed 1 files: 0 added, 0 updated, 0 removed, 1 unchanged")
+
+
+def test_index_skips_binary_files_with_a_warning(workdir: Path) -> None:
+    (workdir / "seeds" / "blob.txt").write_bytes(b"\x00\xff")
+    result = runner.invoke(app, ["index"])
+    assert result.exit_code == 0
+    assert result.stderr == "warning: skipped seeds/blob.txt: binary file\n"
+
+
+def test_eval_writes_summary_and_report(llm: ScriptedLLM, workdir: Path) -> None:
+    questions = workdir / "q.jsonl"
+    questions.write_text(
+        json.dumps({"id": "a", "question": QUESTION, "answers": ["$200 million"]})
+        + "\n"
+        + json.dumps({"id": "b", "question": "Who won?", "answers": [], "answerable": False})
+        + "\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["eval", str(questions), "--out", "report.json"])
+    assert result.exit_code == 0, result.stderr
+    assert "answer_accuracy" in result.stdout
+    report = json.loads((workdir / "report.json").read_text())
+    assert set(report) == {"summary", "results"}
+    assert report["summary"]["answer_accuracy"] == 1.0
+    assert report["summary"]["citation_validity"] == 1.0
+    assert [r["id"] for r in report["results"]] == ["a", "b"]
+    assert {"id", "question", "answer", "abstained", "citations", "latency_s", "correct"} <= set(
+        report["results"][0]
+    )
+
+
+def test_chat_answers_and_shows_sources(llm: ScriptedLLM) -> None:
+    session = f"/help\n{QUESTION}\n/sources\n/nope\n/quit\n"
+    result = runner.invoke(app, ["chat"], input=session)
+    assert result.exit_code == 0, result.stderr
+    assert "/sources   show the full quotes" in result.stdout
+    assert "$200 million [1]" in result.stdout
+    assert result.stdout.count("[1] seeds/openai-dod-microsoft.txt:1") == 2
+    assert "Unknown command /nope" in result.stdout
+
+
+def test_chat_ends_on_end_of_input(llm: ScriptedLLM) -> None:
+    result = runner.invoke(app, ["chat"], input="")
+    assert result.exit_code == 0

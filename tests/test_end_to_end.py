@@ -1,0 +1,97 @@
+"""End to end with the real models: MiniLM embeddings, Chroma, and Gemma 3 270M."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import qa
+from qa.cli import app
+from qa.evaluate import citation_valid
+from tests.conftest import SHARED_DATA
+
+pytestmark = pytest.mark.slow
+runner = CliRunner()
+
+
+def assert_quotes_match(answer: qa.Answer) -> None:
+    for citation in answer.citations:
+        assert citation_valid(citation), citation
+
+
+def test_ask_answers_from_the_seed_article_with_a_checked_citation() -> None:
+    answer = qa.ask("How much is OpenAI's new Pentagon contract worth?")
+    assert not answer.abstained, answer.reason
+    assert "200 million" in answer.answer
+    assert answer.answer.endswith("[1]")
+    [citation] = answer.citations
+    assert "200 million" in citation.quote
+    assert_quotes_match(answer)
+    assert answer.timings.total_s > 0
+
+
+def test_ask_abstains_when_the_documents_do_not_say() -> None:
+    answer = qa.ask("Who won the 2022 football World Cup?")
+    assert answer.abstained
+    assert answer.answer == "I can't find that in the documents."
+    assert answer.citations == []
+
+
+def test_answers_stream_token_by_token() -> None:
+    tokens: list[str] = []
+    answer = qa.ask(
+        "Which defence software supplier could OpenAI end up competing with?",
+        on_token=tokens.append,
+    )
+    assert len(tokens) >= 2
+    assert "Palantir" in "".join(tokens)
+    assert answer.answer == "Palantir [1]"
+
+
+def test_a_changed_document_is_reindexed_before_answering(workdir: Path) -> None:
+    docs = workdir / "mine"
+    docs.mkdir()
+    note = docs / "note.txt"
+    note.write_text("The office cat is called Biscuit. She sleeps all day.", encoding="utf-8")
+    first = qa.ask("What is the office cat called?", docs=docs)
+    assert "Biscuit" in first.answer
+    note.write_text("The office cat is called Pepper. She sleeps all day.", encoding="utf-8")
+    second = qa.ask("What is the office cat called?", docs=docs)
+    assert "Pepper" in second.answer
+    assert_quotes_match(second)
+
+
+def test_cli_ask_json_with_the_real_model() -> None:
+    result = runner.invoke(
+        app, ["ask", "--json", "Where will the OpenAI for Government teams work?"]
+    )
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["question"] == "Where will the OpenAI for Government teams work?"
+    for citation in payload["citations"]:
+        assert citation_valid(qa.Citation(**citation))
+
+
+def test_chat_with_the_real_model() -> None:
+    result = runner.invoke(
+        app, ["chat"], input="Which acquisition is tied to the dispute over model access?\n/quit\n"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "Ask about your documents." in result.stdout
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "seed-questions").exists(), reason="no ../shared/data")
+def test_eval_on_the_public_seed_questions(workdir: Path) -> None:
+    out = workdir / "report.json"
+    path = SHARED_DATA / "seed-questions" / "questions.jsonl"
+    result = runner.invoke(app, ["eval", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(out.read_text())["summary"]
+    assert summary["questions"] == 18
+    assert summary["citation_validity"] in (1.0, None)
+    assert summary["ungrounded_answers"] in (0.0, None)
+    assert summary["abstention_accuracy"] >= 5 / 6
+    assert summary["answer_accuracy"] >= 4 / 12

@@ -1,0 +1,112 @@
+"""Incremental indexing into a real Chroma store with the real embedding model."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from qa.documents import read_text
+from qa.errors import DocsError, StoreError
+from qa.store import Store
+
+
+def make_store(root: Path, docs: Path) -> Store:
+    return Store(root / "index", [docs])
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def test_index_is_incremental(workdir: Path) -> None:
+    docs = workdir / "docs"
+    write(docs / "a.txt", "Alpha is the first letter. It comes before beta.")
+    write(docs / "sub" / "b.md", "# Beta\n\nBeta is the second letter.")
+    store = make_store(workdir, docs)
+
+    first = store.update()
+    assert (first.added, first.updated, first.removed, first.unchanged) == (2, 0, 0, 0)
+    assert not store.is_stale()
+
+    again = store.update()
+    assert (again.added, again.updated, again.removed, again.unchanged) == (0, 0, 0, 2)
+
+    write(docs / "a.txt", "Alpha changed. Gamma is the third letter.")
+    assert store.is_stale()
+    changed = store.update()
+    assert (changed.added, changed.updated, changed.unchanged) == (0, 1, 1)
+
+    (docs / "sub" / "b.md").unlink()
+    removed = store.update()
+    assert (removed.removed, removed.unchanged) == (1, 1)
+    chunks = store.chunks()
+    assert {Path(c.source).name for c in chunks} == {"a.txt"}
+    assert len(store.vectors().get()["ids"]) == len(chunks)
+
+
+def test_chunks_quote_their_files_exactly(workdir: Path) -> None:
+    docs = workdir / "docs"
+    write(docs / "crlf.txt", "Line one.\r\nLine two is here.\r\n\r\nA new paragraph starts.")
+    store = make_store(workdir, docs)
+    store.update()
+    for chunk in store.chunks():
+        assert read_text(Path(chunk.source))[chunk.start : chunk.end] == chunk.text
+
+
+def test_touched_but_unchanged_file_is_not_reembedded(workdir: Path) -> None:
+    docs = workdir / "docs"
+    write(docs / "a.txt", "Alpha is the first letter.")
+    store = make_store(workdir, docs)
+    store.update()
+    os.utime(docs / "a.txt", ns=(1, 1))
+    report = store.update()
+    assert (report.updated, report.unchanged) == (0, 1)
+
+
+def test_unreadable_files_are_skipped_with_a_warning(workdir: Path) -> None:
+    docs = workdir / "docs"
+    write(docs / "good.txt", "Good text lives here.")
+    (docs / "binary.txt").write_bytes(b"\x00\x01\x02")
+    (docs / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
+    warnings: list[str] = []
+    report = make_store(workdir, docs).update(warn=warnings.append)
+    assert report.added == 1
+    assert sorted(w.split(":")[0] for w in warnings) == [
+        "skipped docs/binary.txt",
+        "skipped docs/latin1.txt",
+    ]
+
+
+def test_empty_docs_folder_is_an_error(workdir: Path) -> None:
+    (workdir / "empty").mkdir()
+    with pytest.raises(DocsError, match="no .txt or .md files"):
+        make_store(workdir, workdir / "empty").update()
+
+
+def test_damaged_manifest_is_reported_and_rebuild_recovers(workdir: Path) -> None:
+    docs = workdir / "docs"
+    write(docs / "a.txt", "Alpha is the first letter.")
+    store = make_store(workdir, docs)
+    store.update()
+    store.manifest_path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(StoreError, match="damaged.*qa index --rebuild"):
+        store.update()
+    report = store.update(rebuild=True)
+    assert report.added == 1
+    assert json.loads(store.manifest_path.read_text())["files"]
+
+
+def test_manifest_from_another_embedding_model_is_refused(workdir: Path) -> None:
+    docs = workdir / "docs"
+    write(docs / "a.txt", "Alpha is the first letter.")
+    store = make_store(workdir, docs)
+    store.update()
+    raw = json.loads(store.manifest_path.read_text())
+    raw["embedding_model"] = "some-other-model"
+    store.manifest_path.write_text(json.dumps(raw))
+    with pytest.raises(StoreError, match="another qa version or embedding model"):
+        store.is_stale()
