@@ -89,7 +89,12 @@ def chunk_text(text: str, source: str, doc_hash: str, max_chars: int = 600) -> l
                 index=len(chunks),
             )
         )
-        first = last if last > first and last + 1 < len(pieces) else last + 1
+        overlap_fits = (
+            last > first
+            and last + 1 < len(pieces)
+            and pieces[last + 1][1] - pieces[last][0] <= max_chars
+        )
+        first = last if overlap_fits else last + 1
     return chunks
 
 

@@ -22,6 +22,7 @@ from qa import api
 from qa.errors import QAError
 from qa.evaluate import EvalResult, EvalSummary
 from qa.models import Answer, Citation
+from qa.pipeline import Pipeline
 from qa.settings import Settings
 
 app = typer.Typer(
@@ -87,6 +88,15 @@ def warn(message: str) -> None:
     err.print(f"warning: {escape(message)}")
 
 
+def prepared(settings: Settings) -> Pipeline:
+    """The pipeline with its index brought up to date, saying so when that took work."""
+    runner = api.pipeline(settings)
+    report = runner.refresh(warn)
+    if report is not None:
+        err.print(report.summary())
+    return runner
+
+
 def show_citation(number: int, citation: Citation, full: bool = False) -> None:
     lines = (
         f"{citation.line_start}"
@@ -143,7 +153,7 @@ def ask(
 ) -> None:
     """Answer one question with its sources."""
     with clean_errors():
-        answer = api.ask(question, settings=settings_from(docs, store), warn=warn)
+        answer = prepared(settings_from(docs, store)).ask(question, warn=warn)
         if as_json:
             fields = {"question", "answer", "abstained", "citations", "timings"}
             out.print_json(json.dumps(answer.model_dump(include=fields)), indent=None)
@@ -173,8 +183,7 @@ def chat(docs: DocsOpt = None, store: StoreOpt = None) -> None:
 
     with clean_errors():
         settings = settings_from(docs, store)
-        runner = api.pipeline(settings)
-        runner.refresh(warn)
+        runner = prepared(settings)
         out.print("Ask about your documents. /help for commands, Ctrl-D to leave.")
         last: Answer | None = None
         while (line := read_question()) is not None:
@@ -238,6 +247,7 @@ def eval_command(
 
     with clean_errors():
         settings = settings_from(docs, store)
+        prepared(settings)
         with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
             task = bar.add_task("Evaluating", total=None)
 

@@ -78,10 +78,11 @@ class EvalReport(BaseModel):
 def load_questions(path: Path) -> list[EvalQuestion]:
     """Parse a JSONL question set; a bad line raises EvalFileError naming it."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").split("\n")
     except (OSError, UnicodeDecodeError) as exc:
         raise EvalFileError(f"cannot read {path}: {exc}") from exc
     questions = []
+    seen: dict[str, int] = {}
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -95,7 +96,11 @@ def load_questions(path: Path) -> list[EvalQuestion]:
             raise EvalFileError(f"{path}:{number}: {where}: {problem['msg']}") from exc
         if not item.question.strip():
             raise EvalFileError(f"{path}:{number}: question is empty")
-        questions.append(item.model_copy(update={"id": item.id or str(number)}))
+        item = item.model_copy(update={"id": item.id or str(number)})
+        if item.id in seen:
+            raise EvalFileError(f"{path}:{number}: duplicate id {item.id!r} (line {seen[item.id]})")
+        seen[item.id] = number
+        questions.append(item)
     if not questions:
         raise EvalFileError(f"{path}: no questions")
     return questions

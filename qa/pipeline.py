@@ -67,8 +67,6 @@ class Pipeline:
 
     def refresh(self, warn: Warn | None = None) -> IndexReport | None:
         """Index the corpus if it is missing or stale; None when it was up to date."""
-        if self._retriever is not None and not self.store.is_stale():
-            return None
         report = self.index(warn=warn) if self.store.is_stale() else None
         if self._retriever is None:
             s = self.settings

@@ -19,6 +19,7 @@ from qa.terms import fold, normalize_answer
 ABSTAIN = "I can't find that in the documents."
 MAX_ANSWER_WORDS = 30
 _TOKEN = re.compile(r"\w+(?:[.'’]\w+)*")
+_MARKER = re.compile(r"\[\d+\]")
 _FACT = re.compile(r"\d[\d,.]*|\b[A-Z][\w’'&.-]*")
 
 
@@ -47,15 +48,19 @@ def clean(raw: str) -> str:
     """The first line of the model's output without quotes, labels or a final stop."""
     line = raw.strip().split("\n", 1)[0].strip()
     line = re.sub(r"^(answer|a)\s*:\s*", "", line, flags=re.IGNORECASE)
-    return line.strip(" \"'“”‘’`*").rstrip(".,;:").strip()
+    previous = None
+    while line != previous:
+        previous = line
+        line = line.strip(" \"'“”‘’`*").rstrip(".,;:")
+    return line
 
 
 def locate(answer: str, evidence: list[Evidence]) -> Located | None:
     """Find the proposed answer in the evidence: verbatim, else the closest word window."""
     needle = fold(answer)
-    for item in evidence:
-        at = fold(item.text).find(needle)
-        if needle and at >= 0:
+    for item in evidence if needle else []:
+        at = _find_word_bounded(fold(item.text), needle)
+        if at >= 0:
             return Located(item, at, at + len(needle))
     wanted = normalize_answer(answer).split()
     if not wanted:
@@ -72,6 +77,20 @@ def locate(answer: str, evidence: list[Evidence]) -> Located | None:
     return best[1] if best else None
 
 
+def _find_word_bounded(haystack: str, needle: str) -> int:
+    """Where needle starts in haystack, not inside a longer word; -1 if nowhere."""
+    at = haystack.find(needle)
+    while at >= 0:
+        before = haystack[at - 1] if at else " "
+        after = haystack[at + len(needle)] if at + len(needle) < len(haystack) else " "
+        if not (before.isalnum() and needle[0].isalnum()) and not (
+            after.isalnum() and needle[-1].isalnum()
+        ):
+            return at
+        at = haystack.find(needle, at + 1)
+    return -1
+
+
 def _f1(got: list[str], wanted: list[str]) -> float:
     common = sum(min(got.count(w), wanted.count(w)) for w in set(wanted))
     if not common:
@@ -83,8 +102,8 @@ def _f1(got: list[str], wanted: list[str]) -> float:
 def ungrounded(answer: str, quotes: list[str]) -> list[str]:
     """Numbers and capitalised names in the answer that no quote contains."""
     haystack = fold(" ".join(quotes))
-    facts = [m.group().rstrip(".,") for m in _FACT.finditer(answer.replace("[", " ["))]
-    return [f for f in facts if f and not f.startswith("[") and fold(f) not in haystack]
+    facts = [m.group().rstrip(".,") for m in _FACT.finditer(_MARKER.sub(" ", answer))]
+    return [f for f in facts if f and fold(f) not in haystack]
 
 
 def cite(item: Evidence) -> Citation | None:
@@ -132,7 +151,7 @@ def verify(
             f"similarity {support.similarity:.2f})"
         )
     span = found.text.strip().rstrip(".,;:")
-    if normalize_answer(span) in normalize_answer(question):
+    if f" {normalize_answer(span)} " in f" {normalize_answer(question)} ":
         return abstain(f"proposal only repeats the question: {span!r}")
     if len(span.split()) > MAX_ANSWER_WORDS:
         return abstain("proposal longer than a short answer")

@@ -6,13 +6,14 @@ from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.llms import LLM
+from pydantic import Field
 
 
 class ScriptedLLM(LLM):
     """Answers every prompt with the same text and remembers the prompts."""
 
     reply: str = ""
-    prompts: list[str] = []
+    prompts: list[str] = Field(default_factory=list)
 
     @property
     def _llm_type(self) -> str:

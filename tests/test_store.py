@@ -83,7 +83,7 @@ def test_unreadable_files_are_skipped_with_a_warning(workdir: Path) -> None:
 
 def test_empty_docs_folder_is_an_error(workdir: Path) -> None:
     (workdir / "empty").mkdir()
-    with pytest.raises(DocsError, match="no .txt or .md files"):
+    with pytest.raises(DocsError, match=r"no \.txt or \.md files"):
         make_store(workdir, workdir / "empty").update()
 
 
@@ -93,7 +93,7 @@ def test_damaged_manifest_is_reported_and_rebuild_recovers(workdir: Path) -> Non
     store = make_store(workdir, docs)
     store.update()
     store.manifest_path.write_text("{not json", encoding="utf-8")
-    with pytest.raises(StoreError, match="damaged.*qa index --rebuild"):
+    with pytest.raises(StoreError, match=r"damaged.*qa index --rebuild"):
         store.update()
     report = store.update(rebuild=True)
     assert report.added == 1

@@ -36,9 +36,7 @@ def doc(tmp_path: Path) -> Path:
     return path
 
 
-def evidence(
-    path: Path, sentence: str, similarity: float = 0.8, coverage: float = 0.8
-) -> Evidence:
+def evidence(path: Path, sentence: str, similarity: float = 0.8, coverage: float = 0.8) -> Evidence:
     """Evidence for a sentence of the file, with its real offsets and lines."""
     text = path.read_bytes().decode("utf-8")
     start = text.index(sentence)
@@ -99,10 +97,6 @@ def test_clean_keeps_words_starting_with_a() -> None:
     assert clean("Azure: a cloud") == "Azure: a cloud"
 
 
-@pytest.mark.xfail(
-    reason='clean() strips quotes before the final stop, so \'"Paris".\' leaves \'Paris"\'',
-    strict=True,
-)
 def test_clean_strips_quote_before_final_stop() -> None:
     assert clean('"Paris".') == "Paris"
 
@@ -282,11 +276,6 @@ def test_verify_abstains_when_proposal_repeats_question(doc: Path) -> None:
     assert_abstained(verdict, "only repeats the question")
 
 
-@pytest.mark.xfail(
-    reason="verify() checks 'repeats the question' by character substring of the normalised "
-    "question, so the answer '20' is rejected because the question contains '2020'",
-    strict=True,
-)
 def test_verify_number_inside_a_question_number_is_not_a_repeat(doc: Path) -> None:
     items = [evidence(doc, COUNTRIES)]
     verdict = run("How many countries joined the program in 2020?", items, "20")
@@ -335,10 +324,5 @@ def test_ungrounded_with_no_quotes_lists_every_fact() -> None:
     assert ungrounded("Paris had 3 million people.", []) == ["Paris", "3"]
 
 
-@pytest.mark.xfail(
-    reason="ungrounded() reports the digit of a [n] citation marker as a missing number; "
-    "the '[' handling never fires because _FACT matches the digit without the bracket",
-    strict=True,
-)
 def test_ungrounded_ignores_citation_markers() -> None:
     assert ungrounded("Paris [1]", ["Paris is the capital of France."]) == []
