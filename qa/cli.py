@@ -20,9 +20,9 @@ from rich.table import Table
 
 from qa import api
 from qa.errors import QAError
-from qa.evaluate import EvalResult, EvalSummary
+from qa.evaluate import EvalResult, EvalSummary, evaluate, load_questions
 from qa.models import Answer, Citation
-from qa.pipeline import Pipeline
+from qa.pipeline import Pipeline, check_question
 from qa.settings import Settings
 
 app = typer.Typer(
@@ -153,6 +153,7 @@ def ask(
 ) -> None:
     """Answer one question with its sources."""
     with clean_errors():
+        question = check_question(question)
         answer = prepared(settings_from(docs, store)).ask(question, warn=warn)
         if as_json:
             fields = {"question", "answer", "abstained", "citations", "timings"}
@@ -247,16 +248,15 @@ def eval_command(
 
     with clean_errors():
         settings = settings_from(docs, store)
-        prepared(settings)
+        questions = load_questions(file)[:limit]
+        runner = prepared(settings)
         with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
             task = bar.add_task("Evaluating", total=None)
 
             def tick(result: EvalResult) -> None:
                 bar.advance(task)
 
-            report = api.evaluate_file(
-                file, settings=settings, limit=limit, on_result=tick, warn=warn
-            )
+            report = evaluate(questions, runner.ask, tick)
         out.print(summary_table(report.summary))
         if out_file:
             try:

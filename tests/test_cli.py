@@ -42,6 +42,7 @@ def test_ask_prints_answer_and_sources(llm: ScriptedLLM) -> None:
     result = runner.invoke(app, ["ask", QUESTION])
     assert result.exit_code == 0, result.stderr
     assert result.stdout == (GOLDEN / "ask_seed.txt").read_text(encoding="utf-8")
+    assert result.stderr.startswith("Indexed 1 files: 1 added, 0 updated, 0 removed")
 
 
 def test_ask_json_is_one_object_with_checked_citations(llm: ScriptedLLM, workdir: Path) -> None:
