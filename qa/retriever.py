@@ -8,10 +8,6 @@ from functools import cached_property
 import bm25s
 import numpy as np
 import Stemmer
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
 
 from qa.chunking import sentence_spans
 from qa.embeddings import MiniLMEmbeddings
@@ -90,18 +86,3 @@ class Retriever:
             candidate.score = float(similarity) + 0.5 * coverage(terms, candidate.text)
         candidates.sort(key=lambda c: c.score, reverse=True)
         return candidates[: self.sentences]
-
-
-class EvidenceRetriever(BaseRetriever):
-    """LangChain face of ``Retriever``: evidence sentences as Documents."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-    retriever: Retriever
-
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[Document]:
-        return [
-            Document(page_content=e.text, metadata=e.model_dump(exclude={"text"}))
-            for e in self.retriever.evidence(query)
-        ]
