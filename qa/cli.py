@@ -223,14 +223,20 @@ def chat(docs: DocsOpt = None, store: StoreOpt = None) -> None:
             out.print()
 
 
-def summary_table(summary: EvalSummary) -> Table:
+def summary_table(summary: EvalSummary, baseline: EvalSummary | None = None) -> Table:
     table = Table(title="qa eval")
     table.add_column("metric")
-    table.add_column("value", justify="right")
-    for name, value in summary.model_dump().items():
-        shown = "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
-        table.add_row(name, shown)
+    table.add_column("qa", justify="right")
+    if baseline:
+        table.add_column("baseline", justify="right")
+    columns = [summary.model_dump()] + ([baseline.model_dump()] if baseline else [])
+    for name in columns[0]:
+        table.add_row(name, *(_shown(column[name]) for column in columns))
     return table
+
+
+def _shown(value: object) -> str:
+    return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
 @app.command("eval")
@@ -242,6 +248,9 @@ def eval_command(
         Path | None, typer.Option("--out", help="Write the JSON report here.")
     ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions.")] = None,
+    baseline: Annotated[
+        bool, typer.Option(help="Also run the LangChain tutorial RAG recipe, side by side.")
+    ] = False,
 ) -> None:
     """Answer a question set and score it (accuracy, F1, abstention, citations, latency)."""
     from rich.progress import Progress
@@ -251,16 +260,23 @@ def eval_command(
         questions = load_questions(file)[:limit]
         runner = prepared(settings)
         with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
-            task = bar.add_task("Evaluating", total=None)
+            task = bar.add_task("Evaluating", total=len(questions) * (2 if baseline else 1))
 
             def tick(result: EvalResult) -> None:
                 bar.advance(task)
 
             report = evaluate(questions, runner.ask, tick)
-        out.print(summary_table(report.summary))
+            if baseline:
+                report.baseline = evaluate(questions, runner.baseline().ask, tick)
+        out.print(
+            summary_table(report.summary, report.baseline.summary if report.baseline else None)
+        )
         if out_file:
             try:
-                out_file.write_text(report.model_dump_json(indent=1), encoding="utf-8")
+                text = report.model_dump_json(
+                    indent=1, exclude={"baseline"} if not baseline else None
+                )
+                out_file.write_text(text, encoding="utf-8")
             except OSError as exc:
                 raise QAError(f"cannot write {out_file}: {exc.strerror}") from exc
             out.print(f"Report written to {escape(str(out_file))}")

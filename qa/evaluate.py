@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError, field_validator
 
 from qa import documents
 from qa.errors import EvalFileError, QuestionError
-from qa.models import Answer, Citation
+from qa.models import Answer, Citation, Signals
 from qa.terms import normalize_answer
 from qa.verifier import MAX_ANSWER_WORDS, ungrounded
 
@@ -53,6 +53,7 @@ class EvalResult(BaseModel):
     f1: float | None = None
     ungrounded: list[str] = []
     reason: str = ""
+    signals: Signals | None = None
 
 
 class EvalSummary(BaseModel):
@@ -73,6 +74,7 @@ class EvalSummary(BaseModel):
 class EvalReport(BaseModel):
     summary: EvalSummary
     results: list[EvalResult]
+    baseline: EvalReport | None = None
 
 
 def load_questions(path: Path) -> list[EvalQuestion]:
@@ -149,6 +151,7 @@ def score(item: EvalQuestion, answer: Answer) -> EvalResult:
         citations=answer.citations,
         latency_s=round(answer.timings.total_s, 4),
         reason=answer.reason,
+        signals=answer.signals,
     )
     if not answer.abstained:
         result.ungrounded = ungrounded(

@@ -12,7 +12,7 @@ from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.llms import LLM
-from langchain_core.outputs import GenerationChunk
+from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 
 from qa.errors import ModelError
 
@@ -66,17 +66,39 @@ class LlamaCppLLM(LLM):
     def _llm_type(self) -> str:
         return "xllamacpp"
 
-    def _request(self, prompt: str, stop: list[str] | None, stream: bool) -> dict[str, Any]:
-        return {
+    def _request(
+        self, prompt: str, stop: list[str] | None, stream: bool, grammar: str | None = None
+    ) -> dict[str, Any]:
+        request: dict[str, Any] = {
             "prompt": prompt,
             "max_tokens": self.max_tokens,
             "temperature": 0.0,
             "stop": stop or [],
             "stream": stream,
+            "n_probs": 1,
         }
+        if grammar:
+            request["grammar"] = grammar
+        return request
 
     def _backend(self) -> Any:
         return _server(self.model or str(model_path()), self.threads)
+
+    def _generate(
+        self,
+        prompts: list[str],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> LLMResult:
+        """Completions with each token's log-probability; ``grammar=`` constrains the output."""
+        generations = []
+        for prompt in prompts:
+            request = self._request(prompt, stop, False, kwargs.get("grammar"))
+            result = self._backend().handle_completions(request)
+            info = {"logprobs": _logprobs(result)}
+            generations.append([Generation(text=_text(result), generation_info=info)])
+        return LLMResult(generations=generations)
 
     def _call(
         self,
@@ -85,8 +107,7 @@ class LlamaCppLLM(LLM):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> str:
-        result = self._backend().handle_completions(self._request(prompt, stop, False))
-        return _text(result)
+        return self._generate([prompt], stop, run_manager, **kwargs).generations[0][0].text
 
     def _stream(
         self,
@@ -114,9 +135,10 @@ class LlamaCppLLM(LLM):
                 raise ModelError(f"generation failed: {item}") from item
             token = _text(item)
             if token:
+                chunk = GenerationChunk(text=token, generation_info={"logprobs": _logprobs(item)})
                 if run_manager:
-                    run_manager.on_llm_new_token(token)
-                yield GenerationChunk(text=token)
+                    run_manager.on_llm_new_token(token, chunk=chunk)
+                yield chunk
 
 
 def _text(result: Any) -> str:
@@ -126,3 +148,10 @@ def _text(result: Any) -> str:
         return str(result["choices"][0]["text"])
     except (KeyError, IndexError, TypeError) as exc:
         raise ModelError(f"malformed reply from the model: {result!r:.200}") from exc
+
+
+def _logprobs(result: Any) -> list[float]:
+    try:
+        return [float(t["logprob"]) for t in result["choices"][0]["logprobs"]["content"]]
+    except (KeyError, IndexError, TypeError):
+        return []

@@ -42,6 +42,20 @@ class Citation(BaseModel):
     quote: str
 
 
+class Signals(BaseModel):
+    """What the verifier weighed before answering or abstaining."""
+
+    candidate: str = ""
+    similarity: float = 0.0
+    coverage: float = 0.0
+    rank: int = -1
+    free_found: bool = False
+    agree: bool = False
+    free_logprob: float = 0.0
+    span_logprob: float = 0.0
+    confidence: float = 0.0
+
+
 class Timings(BaseModel):
     """Seconds spent in each step of answering one question."""
 
@@ -61,6 +75,7 @@ class Answer(BaseModel):
     citations: list[Citation] = Field(default_factory=list)
     timings: Timings = Field(default_factory=Timings)
     reason: str = ""
+    signals: Signals | None = None
 
 
 class IndexReport(BaseModel):

@@ -10,16 +10,18 @@ from dataclasses import dataclass, field
 from langchain_core.language_models.llms import BaseLLM
 from langchain_core.runnables import Runnable, RunnableLambda
 
+from qa.baseline import Baseline
 from qa.errors import QuestionError
 from qa.llm import LlamaCppLLM
 from qa.models import Answer, Evidence, IndexReport, Timings
-from qa.reader import Reader
+from qa.reader import Proposal, Reader
 from qa.retriever import Retriever
 from qa.settings import Settings
 from qa.store import Progress, Store, Warn
 from qa.verifier import verify
 
 MAX_QUESTION_CHARS = 2000
+BASELINE_TOKENS = 64
 TokenSink = Callable[[str], None]
 
 
@@ -30,7 +32,7 @@ class Draft:
     question: str
     timings: Timings = field(default_factory=Timings)
     evidence: list[Evidence] = field(default_factory=list)
-    proposal: str = ""
+    proposal: Proposal = field(default_factory=lambda: Proposal(""))
 
 
 def check_question(question: str) -> str:
@@ -56,6 +58,7 @@ class Pipeline:
         )
         self.reader = Reader(self.llm, settings.prompts / "answer.txt")
         self._retriever: Retriever | None = None
+        self._baseline: Baseline | None = None
 
     def index(
         self, progress: Progress | None = None, warn: Warn | None = None, rebuild: bool = False
@@ -64,6 +67,13 @@ class Pipeline:
         if report.changed or rebuild:
             self._retriever = None
         return report
+
+    def baseline(self) -> Baseline:
+        """The LangChain tutorial recipe over the same corpus, store and model."""
+        if self._baseline is None:
+            llm = self.llm.model_copy(update={"max_tokens": BASELINE_TOKENS})
+            self._baseline = Baseline(self.store, llm, self.settings.prompts / "baseline.txt")
+        return self._baseline
 
     def refresh(self, warn: Warn | None = None) -> IndexReport | None:
         """Index the corpus if it is missing or stale; None when it was up to date."""
@@ -94,9 +104,7 @@ class Pipeline:
 
         def check(draft: Draft) -> Answer:
             started = time.perf_counter()
-            verdict = verify(
-                draft.question, draft.evidence, draft.proposal, s.min_coverage, s.min_similarity
-            )
+            verdict = verify(draft.question, draft.evidence, draft.proposal, s.min_confidence)
             draft.timings.verify_s = time.perf_counter() - started
             return Answer(
                 question=draft.question,
@@ -105,6 +113,7 @@ class Pipeline:
                 citations=verdict.citations,
                 timings=draft.timings,
                 reason=verdict.reason,
+                signals=verdict.signals,
             )
 
         return RunnableLambda(retrieve) | RunnableLambda(read) | RunnableLambda(check)

@@ -34,11 +34,8 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(20_000_000, ge=1, description="Larger files are skipped.")
     top_k: int = Field(6, ge=1, description="Chunks kept after hybrid retrieval.")
     evidence_sentences: int = Field(4, ge=1, description="Sentences shown to the reader.")
-    min_coverage: float = Field(
-        0.34, ge=0.0, le=1.0, description="Share of question terms the evidence must hold."
-    )
-    min_similarity: float = Field(
-        0.3, ge=-1.0, le=1.0, description="Least cosine between question and cited sentence."
+    min_confidence: float = Field(
+        0.5, ge=0.0, le=1.0, description="Least answer confidence; below it qa abstains."
     )
     max_answer_tokens: int = Field(32, ge=1, description="Generation limit for the reader.")
     threads: int = Field(max(1, min(4, os.cpu_count() or 1)), ge=1, description="LLM threads.")

@@ -133,27 +133,32 @@ class Store:
     def _damaged(self, why: str) -> StoreError:
         return StoreError(f"store {self.root} is damaged: {why}; run `qa index --rebuild`")
 
-    def vectors(self) -> Chroma:
-        """The Chroma collection, opened once, with telemetry off."""
+    def vectors(self, collection: str | None = None) -> Chroma:
+        """A Chroma collection (this corpus's by default), with telemetry off."""
+        if collection is not None:
+            return self._open(collection)
         if self._vectors is None:
-            import chromadb
-            from chromadb.config import Settings as ChromaSettings
-            from langchain_chroma import Chroma
-
-            try:
-                client = chromadb.PersistentClient(
-                    path=str(self.root / "chroma"),
-                    settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
-                )
-                self._vectors = Chroma(
-                    collection_name=self.name,
-                    embedding_function=MiniLMEmbeddings(),
-                    client=client,
-                    collection_metadata={"hnsw:space": "cosine"},
-                )
-            except Exception as exc:
-                raise self._damaged(f"Chroma cannot open it ({exc})") from exc
+            self._vectors = self._open(self.name)
         return self._vectors
+
+    def _open(self, collection: str) -> Chroma:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+        from langchain_chroma import Chroma
+
+        try:
+            client = chromadb.PersistentClient(
+                path=str(self.root / "chroma"),
+                settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
+            )
+            return Chroma(
+                collection_name=collection,
+                embedding_function=MiniLMEmbeddings(),
+                client=client,
+                collection_metadata={"hnsw:space": "cosine"},
+            )
+        except Exception as exc:
+            raise self._damaged(f"Chroma cannot open it ({exc})") from exc
 
     def is_stale(self) -> bool:
         """Whether any file was added, changed or removed since the last index run."""

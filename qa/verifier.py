@@ -8,17 +8,30 @@ file and compared before it is returned.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from qa import documents
-from qa.models import Citation, Evidence
+from qa.models import Citation, Evidence, Signals
+from qa.reader import Proposal
 from qa.terms import fold, normalize_answer
 
 ABSTAIN = "I can't find that in the documents."
 MAX_ANSWER_WORDS = 30
 _TOKEN = re.compile(r"\w+(?:[.'’]\w+)*")
+# Logistic model over Signals fields, fitted by scripts/fit_abstention.py on the
+# public SQuAD 2.0 sample (see README, "Abstention").
+WEIGHTS = {
+    "similarity": 2.0,
+    "coverage": 2.0,
+    "free_found": 1.0,
+    "agree": 1.0,
+    "free_logprob": 0.3,
+    "span_logprob": 0.3,
+}
+BIAS = -2.0
 _MARKER = re.compile(r"\[\d+\]")
 _FACT = re.compile(r"\d[\d,.]*|\b[A-Z][\w’'&.-]*")
 
@@ -31,6 +44,7 @@ class Verdict:
     abstained: bool
     citations: list[Citation]
     reason: str = ""
+    signals: Signals | None = None
 
 
 @dataclass(frozen=True)
@@ -55,13 +69,20 @@ def clean(raw: str) -> str:
     return line
 
 
-def locate(answer: str, evidence: list[Evidence]) -> Located | None:
-    """Find the proposed answer in the evidence: verbatim, else the closest word window."""
+def _verbatim(answer: str, evidence: list[Evidence]) -> Located | None:
+    """The first evidence sentence holding the answer as whole words, ignoring case."""
     needle = fold(answer)
     for item in evidence if needle else []:
         at = _find_word_bounded(fold(item.text), needle)
         if at >= 0:
             return Located(item, at, at + len(needle))
+    return None
+
+
+def locate(answer: str, evidence: list[Evidence]) -> Located | None:
+    """Find the proposed answer in the evidence: verbatim, else the closest word window."""
+    if found := _verbatim(answer, evidence):
+        return found
     wanted = normalize_answer(answer).split()
     if not wanted:
         return None
@@ -124,41 +145,61 @@ def cite(item: Evidence) -> Citation | None:
     )
 
 
-def abstain(reason: str) -> Verdict:
-    return Verdict(ABSTAIN, True, [], reason)
+def abstain(reason: str, signals: Signals | None = None) -> Verdict:
+    return Verdict(ABSTAIN, True, [], reason, signals)
+
+
+def confidence(signals: Signals) -> float:
+    """Probability that the candidate is a right answer, by the fitted logistic model."""
+    z = BIAS + sum(weight * float(getattr(signals, name)) for name, weight in WEIGHTS.items())
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def choose(proposal: Proposal, evidence: list[Evidence]) -> tuple[Located | None, Signals]:
+    """The candidate span (the free answer if the evidence holds it, else the constrained
+    one) and the signals the decision is made from."""
+    free, span = clean(proposal.free), clean(proposal.span)
+    free_found = _verbatim(free, evidence)
+    found = free_found or locate(span, evidence) or (locate(free, evidence) if free else None)
+    signals = Signals(
+        free_found=free_found is not None,
+        agree=bool(normalize_answer(free)) and normalize_answer(free) == normalize_answer(span),
+        free_logprob=proposal.free_logprob,
+        span_logprob=proposal.span_logprob,
+    )
+    if found is not None:
+        support = found.evidence
+        signals.candidate = found.text
+        signals.similarity = support.similarity
+        signals.coverage = support.coverage
+        signals.rank = evidence.index(support)
+    return found, signals
 
 
 def verify(
-    question: str,
-    evidence: list[Evidence],
-    proposal: str,
-    min_coverage: float,
-    min_similarity: float,
+    question: str, evidence: list[Evidence], proposal: Proposal, min_confidence: float
 ) -> Verdict:
-    """Accept the proposal only if it is a span of relevant evidence; cite that sentence."""
-    answer = clean(proposal)
+    """Answer with a span of the evidence only when it is supported and likely right;
+    cite the sentence holding it; otherwise abstain."""
     if not evidence:
         return abstain("nothing relevant retrieved")
-    if not answer:
-        return abstain("the reader proposed nothing")
-    found = locate(answer, evidence)
+    found, signals = choose(proposal, evidence)
     if found is None:
-        return abstain(f"proposal not in the evidence: {answer!r}")
-    support = found.evidence
-    if support.coverage < min_coverage or support.similarity < min_similarity:
-        return abstain(
-            f"evidence too weak (coverage {support.coverage:.2f}, "
-            f"similarity {support.similarity:.2f})"
-        )
+        return abstain("no proposal found in the evidence", signals)
+    likelihood = confidence(signals)
+    signals.confidence = round(likelihood, 4)
     span = found.text.strip().rstrip(".,;:")
+    if not normalize_answer(span):
+        return abstain(f"proposal has no words: {span!r}", signals)
     if f" {normalize_answer(span)} " in f" {normalize_answer(question)} ":
-        return abstain(f"proposal only repeats the question: {span!r}")
+        return abstain(f"proposal only repeats the question: {span!r}", signals)
     if len(span.split()) > MAX_ANSWER_WORDS:
-        return abstain("proposal longer than a short answer")
-    citation = cite(support)
+        return abstain("proposal longer than a short answer", signals)
+    if likelihood < min_confidence:
+        return abstain(f"confidence {signals.confidence:.2f} below {min_confidence:.2f}", signals)
+    citation = cite(found.evidence)
     if citation is None:
-        return abstain("the cited file changed since indexing")
-    text = f"{span} [1]"
+        return abstain("the cited file changed since indexing", signals)
     if ungrounded(span, [citation.quote]):
-        return abstain("answer holds facts the quote does not")
-    return Verdict(text, False, [citation])
+        return abstain("answer holds facts the quote does not", signals)
+    return Verdict(f"{span} [1]", False, [citation], "", signals)

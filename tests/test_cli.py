@@ -153,3 +153,21 @@ def test_chat_answers_and_shows_sources(llm: ScriptedLLM) -> None:
 def test_chat_ends_on_end_of_input(llm: ScriptedLLM) -> None:
     result = runner.invoke(app, ["chat"], input="")
     assert result.exit_code == 0
+
+
+def test_eval_baseline_runs_side_by_side(llm: ScriptedLLM, workdir: Path) -> None:
+    questions = workdir / "q.jsonl"
+    questions.write_text(
+        json.dumps({"id": "a", "question": QUESTION, "answers": ["$200 million"]}) + "\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["eval", str(questions), "--baseline", "--out", "report.json"])
+    assert result.exit_code == 0, result.stderr
+    header = next(line for line in result.stdout.splitlines() if "metric" in line)
+    assert "baseline" in header
+    report = json.loads((workdir / "report.json").read_text())
+    assert set(report) == {"summary", "results", "baseline"}
+    [theirs] = report["baseline"]["results"]
+    assert theirs["answer"] == "$200 million."
+    assert report["baseline"]["summary"]["citations"] == 3
+    assert report["baseline"]["summary"]["citation_validity"] == 1.0

@@ -95,3 +95,18 @@ def test_eval_on_the_public_seed_questions(workdir: Path) -> None:
     assert summary["ungrounded_answers"] in (0.0, None)
     assert summary["abstention_accuracy"] >= 5 / 6
     assert summary["answer_accuracy"] >= 4 / 12
+
+
+def test_constrained_reading_only_copies_the_evidence(workdir: Path) -> None:
+    from qa.api import configure, pipeline
+
+    runner = pipeline(configure())
+    runner.refresh()
+    assert runner._retriever is not None
+    question = "Who is OpenAI's chief executive?"
+    evidence = runner._retriever.evidence(question)
+    proposal = runner.reader.read(question, evidence)
+    span = proposal.span.strip()
+    assert span
+    assert any(span in " ".join(e.text.split()) for e in evidence), span
+    assert proposal.span_logprob < 0

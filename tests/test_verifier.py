@@ -6,13 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from qa.models import Evidence
+from qa import verifier
+from qa.models import Citation, Evidence, Signals
+from qa.reader import Proposal
 from qa.verifier import (
     ABSTAIN,
     MAX_ANSWER_WORDS,
+    WEIGHTS,
     Verdict,
+    choose,
     cite,
     clean,
+    confidence,
     locate,
     ungrounded,
     verify,
@@ -24,8 +29,6 @@ DOC = (
     "Microsoft’s main campus sits in Redmond, Washington.\n"
     "In 2020, 20 countries joined the program.\n"
 )
-MIN_COVERAGE = 0.34
-MIN_SIMILARITY = 0.3
 
 
 @pytest.fixture
@@ -60,10 +63,11 @@ COUNTRIES = "In 2020, 20 countries joined the program."
 
 
 def assert_abstained(verdict: Verdict, reason: str) -> None:
+    """An abstention whose reason starts with the given text."""
     assert verdict.abstained is True
     assert verdict.answer == ABSTAIN
     assert verdict.citations == []
-    assert reason in verdict.reason
+    assert verdict.reason.startswith(reason), verdict.reason
 
 
 # --- clean ---------------------------------------------------------------------
@@ -188,11 +192,136 @@ def test_cite_returns_none_when_file_gone_or_not_utf8(doc: Path) -> None:
     assert cite(item) is None
 
 
+# --- choose --------------------------------------------------------------------
+
+
+def test_choose_prefers_free_answer_found_verbatim(doc: Path) -> None:
+    items = [evidence(doc, CONTRACT, 0.4, 0.5), evidence(doc, CAMPUS, 0.7, 0.6)]
+    proposal = Proposal("Redmond", -0.5, "Washington", -1.25)
+    found, signals = choose(proposal, items)
+    assert found is not None
+    assert found.evidence is items[1]
+    assert found.text == "Redmond"
+    assert signals == Signals(
+        candidate="Redmond",
+        similarity=0.7,
+        coverage=0.6,
+        rank=1,
+        free_found=True,
+        agree=False,
+        free_logprob=-0.5,
+        span_logprob=-1.25,
+        confidence=0.0,
+    )
+
+
+def test_choose_free_match_ignores_case_and_quote_style(doc: Path) -> None:
+    found, signals = choose(Proposal("MICROSOFT'S MAIN CAMPUS"), [evidence(doc, CAMPUS)])
+    assert found is not None
+    assert found.text == "Microsoft’s main campus"
+    assert signals.free_found is True
+    assert signals.candidate == "Microsoft’s main campus"
+
+
+def test_choose_free_match_needs_whole_words(doc: Path) -> None:
+    found, signals = choose(Proposal("Red", span="Washington"), [evidence(doc, CAMPUS)])
+    assert found is not None
+    assert found.text == "Washington"
+    assert signals.free_found is False
+
+
+def test_choose_falls_back_to_constrained_span(doc: Path) -> None:
+    items = [evidence(doc, CONTRACT), evidence(doc, CAMPUS, 0.6, 0.5)]
+    found, signals = choose(Proposal("Seattle", span=" Redmond, Washington.\n"), items)
+    assert found is not None
+    assert found.evidence is items[1]
+    assert found.text == "Redmond, Washington"
+    assert signals.candidate == "Redmond, Washington"
+    assert signals.free_found is False
+    assert signals.agree is False
+    assert (signals.similarity, signals.coverage, signals.rank) == (0.6, 0.5, 1)
+
+
+def test_choose_prefers_span_over_fuzzy_free_answer(doc: Path) -> None:
+    # "Redmond Washington" is not verbatim (no comma), so the span comes first.
+    found, signals = choose(
+        Proposal("Redmond Washington", span="Washington"), [evidence(doc, CAMPUS)]
+    )
+    assert found is not None
+    assert found.text == "Washington"
+    assert signals.free_found is False
+
+
+def test_choose_falls_back_to_fuzzy_free_answer(doc: Path) -> None:
+    found, signals = choose(Proposal("Redmond Washington", span=""), [evidence(doc, CAMPUS)])
+    assert found is not None
+    assert found.text == "Redmond, Washington"
+    assert signals.candidate == "Redmond, Washington"
+    assert signals.free_found is False
+    assert signals.rank == 0
+
+
+def test_choose_finds_nothing(doc: Path) -> None:
+    items = [evidence(doc, CONTRACT), evidence(doc, CAMPUS)]
+    found, signals = choose(Proposal("Seattle", -0.5, "Oregon", -2.0), items)
+    assert found is None
+    assert signals == Signals(free_logprob=-0.5, span_logprob=-2.0)
+    assert signals.candidate == ""
+    assert signals.rank == -1
+
+
+@pytest.mark.parametrize(
+    ("free", "span", "agree"),
+    [
+        ("Redmond, Washington.", " redmond washington", True),
+        ('"The Redmond"', "Redmond", True),
+        ("Redmond", "Redmond, Washington", False),
+        ("", "Redmond", False),
+        ("", "", False),
+    ],
+)
+def test_choose_agree_compares_normalised_answers(
+    doc: Path, free: str, span: str, agree: bool
+) -> None:
+    _, signals = choose(Proposal(free, span=span), [evidence(doc, CAMPUS)])
+    assert signals.agree is agree
+
+
+# --- confidence ----------------------------------------------------------------
+
+
+def test_confidence_weights_name_signal_fields() -> None:
+    assert set(WEIGHTS) <= set(Signals.model_fields) - {"confidence", "candidate"}
+
+
+@pytest.mark.parametrize(
+    "signals",
+    [
+        Signals(),
+        Signals(similarity=1.0, coverage=1.0, free_found=True, agree=True),
+        Signals(similarity=0.1, coverage=0.0, free_logprob=-3.0, span_logprob=-5.0),
+    ],
+)
+def test_confidence_is_a_probability(signals: Signals) -> None:
+    assert 0.0 < confidence(signals) < 1.0
+
+
+def test_confidence_is_monotone_in_similarity() -> None:
+    values = [
+        confidence(Signals(similarity=s, coverage=0.5, free_found=True))
+        for s in (0.0, 0.25, 0.5, 0.75, 1.0)
+    ]
+    if WEIGHTS.get("similarity", 0.0) < 0:
+        values.reverse()
+    assert values == sorted(values)
+
+
 # --- verify --------------------------------------------------------------------
 
 
-def run(question: str, items: list[Evidence], proposal: str) -> Verdict:
-    return verify(question, items, proposal, MIN_COVERAGE, MIN_SIMILARITY)
+def run(question: str, items: list[Evidence], free: str, span: str = "") -> Verdict:
+    """Verify with no confidence gate."""
+    return verify(question, items, Proposal(free, span=span), 0.0)
 
 
 def test_verify_returns_cited_verbatim_span(doc: Path) -> None:
@@ -200,6 +329,7 @@ def test_verify_returns_cited_verbatim_span(doc: Path) -> None:
     verdict = run("How much is the defense contract worth?", items, "Answer: $200 million.")
     assert verdict.abstained is False
     assert verdict.answer == "$200 million [1]"
+    assert verdict.reason == ""
     assert len(verdict.citations) == 1
     citation = verdict.citations[0]
     text = doc.read_bytes().decode("utf-8")
@@ -207,6 +337,31 @@ def test_verify_returns_cited_verbatim_span(doc: Path) -> None:
     assert text[citation.start : citation.end] == citation.quote
     assert (citation.start, citation.end) == (13, 13 + len(CONTRACT))
     assert (citation.line_start, citation.line_end) == (2, 2)
+
+
+def test_verify_records_signals_of_the_answer(doc: Path) -> None:
+    items = [evidence(doc, CONTRACT, 0.9, 0.9), evidence(doc, CAMPUS, 0.45, 0.35)]
+    proposal = Proposal("Redmond", -0.25, "Redmond", -0.5)
+    verdict = verify("Where is the main campus?", items, proposal, 0.0)
+    assert verdict.abstained is False
+    assert verdict.answer == "Redmond [1]"
+    signals = verdict.signals
+    assert signals is not None
+    assert signals.candidate == "Redmond"
+    assert (signals.similarity, signals.coverage, signals.rank) == (0.45, 0.35, 1)
+    assert (signals.free_found, signals.agree) == (True, True)
+    assert (signals.free_logprob, signals.span_logprob) == (-0.25, -0.5)
+    assert signals.confidence == round(confidence(signals), 4)
+    assert 0.0 < signals.confidence < 1.0
+
+
+def test_verify_has_no_similarity_or_coverage_threshold(doc: Path) -> None:
+    items = [evidence(doc, CAMPUS, similarity=0.0, coverage=0.0)]
+    verdict = run("Where is the main campus?", items, "Redmond")
+    assert verdict.abstained is False
+    assert verdict.answer == "Redmond [1]"
+    assert verdict.signals is not None
+    assert (verdict.signals.similarity, verdict.signals.coverage) == (0.0, 0.0)
 
 
 def test_verify_answer_uses_the_documents_spelling(doc: Path) -> None:
@@ -222,48 +377,78 @@ def test_verify_accepts_fuzzy_proposal_as_document_span(doc: Path) -> None:
     verdict = run("Where is the main campus?", items, "Redmond Washington")
     assert verdict.answer == "Redmond, Washington [1]"
     assert verdict.citations[0].quote == CAMPUS
+    assert verdict.signals is not None
+    assert verdict.signals.free_found is False
 
 
-def test_verify_accepts_evidence_exactly_at_thresholds(doc: Path) -> None:
-    items = [evidence(doc, CAMPUS, similarity=MIN_SIMILARITY, coverage=MIN_COVERAGE)]
-    verdict = run("Where is the main campus?", items, "Redmond")
+def test_verify_answers_with_the_span_when_free_answer_is_absent(doc: Path) -> None:
+    items = [evidence(doc, CAMPUS), evidence(doc, CONTRACT)]
+    verdict = run("How much is the defense contract worth?", items, "Ten dollars", " $200 million")
     assert verdict.abstained is False
-    assert verdict.answer == "Redmond [1]"
+    assert verdict.answer == "$200 million [1]"
+    assert verdict.citations[0].quote == CONTRACT
+    assert verdict.signals is not None
+    assert verdict.signals.free_found is False
+    assert verdict.signals.rank == 1
 
 
 def test_verify_abstains_when_proposal_not_in_evidence(doc: Path) -> None:
     items = [evidence(doc, CAMPUS), evidence(doc, CONTRACT)]
-    verdict = run("Where is the main campus?", items, "Seattle, Oregon")
-    assert_abstained(verdict, "proposal not in the evidence")
+    verdict = run("Where is the main campus?", items, "Seattle, Oregon", "Portland")
+    assert_abstained(verdict, "no proposal found in the evidence")
+    assert verdict.signals is not None
+    assert verdict.signals.candidate == ""
+    assert verdict.signals.rank == -1
 
 
 @pytest.mark.parametrize("proposal", ["", "   ", '""', "Answer: ."])
 def test_verify_abstains_on_empty_proposal(doc: Path, proposal: str) -> None:
-    verdict = run("Where is the main campus?", [evidence(doc, CAMPUS)], proposal)
-    assert_abstained(verdict, "proposed nothing")
+    verdict = run("Where is the main campus?", [evidence(doc, CAMPUS)], proposal, proposal)
+    assert_abstained(verdict, "no proposal found in the evidence")
+
+
+@pytest.mark.parametrize("free", ["the", "$"])
+def test_verify_abstains_on_candidate_without_words(doc: Path, free: str) -> None:
+    verdict = run("How much is the defense contract worth?", [evidence(doc, CONTRACT)], free)
+    assert verdict.abstained is True
+    assert verdict.answer == ABSTAIN
+    assert verdict.citations == []
 
 
 def test_verify_abstains_without_evidence() -> None:
-    assert_abstained(run("Where is the main campus?", [], "Redmond"), "nothing relevant")
+    verdict = run("Where is the main campus?", [], "Redmond", "Redmond")
+    assert_abstained(verdict, "nothing relevant retrieved")
+    assert verdict.reason == "nothing relevant retrieved"
+    assert verdict.signals is None
 
 
-def test_verify_abstains_on_low_coverage(doc: Path) -> None:
-    items = [evidence(doc, CAMPUS, coverage=MIN_COVERAGE - 0.01)]
-    verdict = run("Where is the main campus?", items, "Redmond")
-    assert_abstained(verdict, "evidence too weak (coverage 0.33")
+def test_verify_abstains_below_min_confidence(doc: Path) -> None:
+    items = [evidence(doc, CAMPUS)]
+    verdict = verify("Where is the main campus?", items, Proposal("Redmond", span="Redmond"), 1.0)
+    assert_abstained(verdict, "confidence ")
+    assert verdict.reason.endswith(" below 1.00")
+    assert verdict.signals is not None
+    assert verdict.signals.candidate == "Redmond"
+    assert 0.0 < verdict.signals.confidence < 1.0
 
 
-def test_verify_abstains_on_low_similarity(doc: Path) -> None:
-    items = [evidence(doc, CAMPUS, similarity=0.1)]
-    verdict = run("Where is the main campus?", items, "Redmond")
-    assert_abstained(verdict, "similarity 0.10")
+def test_verify_confidence_gate_is_inclusive(doc: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(verifier, "confidence", lambda signals: 0.7)
+    items = [evidence(doc, CAMPUS)]
+    proposal = Proposal("Redmond")
+    accepted = verify("Where is the main campus?", items, proposal, 0.7)
+    assert accepted.abstained is False
+    assert accepted.answer == "Redmond [1]"
+    assert accepted.signals is not None
+    assert accepted.signals.confidence == 0.7
+    rejected = verify("Where is the main campus?", items, proposal, 0.71)
+    assert_abstained(rejected, "confidence 0.70 below 0.71")
 
 
-def test_verify_weakness_is_judged_on_the_supporting_sentence(doc: Path) -> None:
-    strong_other = evidence(doc, CONTRACT, similarity=0.9, coverage=0.9)
-    weak_support = evidence(doc, CAMPUS, similarity=0.05, coverage=0.05)
-    verdict = run("Where is the main campus?", [strong_other, weak_support], "Redmond")
-    assert_abstained(verdict, "evidence too weak")
+def test_verify_gate_uses_unrounded_confidence(doc: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(verifier, "confidence", lambda signals: 0.49996)
+    verdict = verify("Where is the main campus?", [evidence(doc, CAMPUS)], Proposal("Redmond"), 0.5)
+    assert_abstained(verdict, "confidence")
 
 
 def test_verify_abstains_when_proposal_repeats_question(doc: Path) -> None:
@@ -273,7 +458,9 @@ def test_verify_abstains_when_proposal_repeats_question(doc: Path) -> None:
         items,
         "the U.S. Department of Defense",
     )
-    assert_abstained(verdict, "only repeats the question")
+    assert_abstained(verdict, "proposal only repeats the question")
+    assert verdict.signals is not None
+    assert verdict.signals.candidate == "the U.S. Department of Defense"
 
 
 def test_verify_number_inside_a_question_number_is_not_a_repeat(doc: Path) -> None:
@@ -288,21 +475,51 @@ def test_verify_abstains_on_overlong_answer(tmp_path: Path) -> None:
     path = tmp_path / "long.txt"
     path.write_text(sentence, encoding="utf-8")
     verdict = run("What is written?", [evidence(path, sentence)], sentence)
-    assert_abstained(verdict, "longer than a short answer")
+    assert_abstained(verdict, "proposal longer than a short answer")
+
+
+def test_verify_accepts_answer_of_max_words(tmp_path: Path) -> None:
+    sentence = " ".join(f"word{i}" for i in range(MAX_ANSWER_WORDS)) + "."
+    path = tmp_path / "long.txt"
+    path.write_text(sentence, encoding="utf-8")
+    verdict = run("What is written?", [evidence(path, sentence)], sentence)
+    assert verdict.abstained is False
+    assert verdict.answer == sentence[:-1] + " [1]"
 
 
 def test_verify_abstains_when_file_changed_after_indexing(doc: Path) -> None:
     items = [evidence(doc, CAMPUS)]
     doc.write_text(DOC.replace("Redmond", "Seattle"), encoding="utf-8")
     verdict = run("Where is the main campus?", items, "Redmond")
-    assert_abstained(verdict, "changed since indexing")
+    assert_abstained(verdict, "the cited file changed since indexing")
+    assert verdict.signals is not None
 
 
 def test_verify_abstains_when_text_shifted_after_indexing(doc: Path) -> None:
     items = [evidence(doc, CAMPUS)]
     doc.write_text("New first line.\n" + DOC, encoding="utf-8")
     verdict = run("Where is the main campus?", items, "Redmond")
-    assert_abstained(verdict, "changed since indexing")
+    assert_abstained(verdict, "the cited file changed since indexing")
+
+
+def test_verify_abstains_when_quote_lacks_the_answers_facts(
+    doc: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    item = evidence(doc, CAMPUS)
+
+    def stale_cite(cited: Evidence) -> Citation:
+        return Citation(
+            source="doc.txt",
+            start=cited.start,
+            end=cited.end,
+            line_start=cited.line_start,
+            line_end=cited.line_end,
+            quote="Microsoft’s main campus sits in Seattle, Washington.",
+        )
+
+    monkeypatch.setattr(verifier, "cite", stale_cite)
+    verdict = run("Where is the main campus?", [item], "Redmond")
+    assert_abstained(verdict, "answer holds facts the quote does not")
 
 
 # --- ungrounded ------------------------------------------------------------------
