@@ -28,6 +28,7 @@ class Evidence(Span):
 
     similarity: float = 0.0
     coverage: float = 0.0
+    missing: float = 0.0
     score: float = 0.0
 
 
@@ -48,6 +49,8 @@ class Signals(BaseModel):
     candidate: str = ""
     similarity: float = 0.0
     coverage: float = 0.0
+    missing: float = 0.0
+    type_mismatch: bool = False
     rank: int = -1
     free_found: bool = False
     agree: bool = False

@@ -3,6 +3,8 @@ reciprocal rank, then the best sentences of those chunks as evidence."""
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from functools import cached_property
 
 import bm25s
@@ -31,6 +33,19 @@ class Retriever:
     @cached_property
     def _chunks(self) -> list[Chunk]:
         return self.store.chunks()
+
+    @cached_property
+    def _document_frequency(self) -> Counter[str]:
+        return Counter(term for c in self._chunks for term in content_terms(c.text))
+
+    def missing(self, terms: set[str], text: str) -> float:
+        """IDF-weighted share of the question's terms that the text lacks."""
+        if not terms:
+            return 0.0
+        total = len(self._chunks) + 1
+        idf = {t: math.log(total / (self._document_frequency[t] + 1)) + 1 for t in terms}
+        present = content_terms(text)
+        return sum(w for t, w in idf.items() if t not in present) / sum(idf.values())
 
     @cached_property
     def _bm25(self) -> bm25s.BM25:
@@ -72,11 +87,14 @@ class Retriever:
         candidates: list[Evidence] = []
         for chunk in self.chunks(question, query_vector):
             chunk_coverage = coverage(terms, chunk.text)
+            chunk_missing = self.missing(terms, chunk.text)
             for span in sentence_spans(chunk):
                 if (span.source, span.start) in seen:
                     continue
                 seen.add((span.source, span.start))
-                candidates.append(Evidence(**span.model_dump(), coverage=chunk_coverage))
+                candidates.append(
+                    Evidence(**span.model_dump(), coverage=chunk_coverage, missing=chunk_missing)
+                )
         if not candidates:
             return []
         vectors = np.array(self.embeddings.embed_documents([c.text for c in candidates]))

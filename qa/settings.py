@@ -33,9 +33,9 @@ class Settings(BaseSettings):
     chunk_chars: int = Field(600, ge=100, description="Target chunk size in characters.")
     max_file_bytes: int = Field(20_000_000, ge=1, description="Larger files are skipped.")
     top_k: int = Field(6, ge=1, description="Chunks kept after hybrid retrieval.")
-    evidence_sentences: int = Field(4, ge=1, description="Sentences shown to the reader.")
+    evidence_sentences: int = Field(1, ge=1, description="Sentences shown to the reader.")
     min_confidence: float = Field(
-        0.5, ge=0.0, le=1.0, description="Least answer confidence; below it qa abstains."
+        0.25, ge=0.0, le=1.0, description="Least answer confidence; below it qa abstains."
     )
     max_answer_tokens: int = Field(32, ge=1, description="Generation limit for the reader.")
     threads: int = Field(max(1, min(4, os.cpu_count() or 1)), ge=1, description="LLM threads.")

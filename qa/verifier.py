@@ -24,14 +24,30 @@ _TOKEN = re.compile(r"\w+(?:[.'’]\w+)*")
 # Logistic model over Signals fields, fitted by scripts/fit_abstention.py on the
 # public SQuAD 2.0 sample (see README, "Abstention").
 WEIGHTS = {
-    "similarity": 2.0,
-    "coverage": 2.0,
-    "free_found": 1.0,
-    "agree": 1.0,
-    "free_logprob": 0.3,
-    "span_logprob": 0.3,
+    "similarity": 2.26,
+    "coverage": 0.586,
+    "missing": -0.854,
+    "type_mismatch": -0.308,
+    "free_found": 0.21,
+    "agree": 0.433,
+    "free_logprob": 0.55,
+    "span_logprob": 0.142,
 }
-BIAS = -2.0
+BIAS = -2.307
+_NUMERIC_QUESTION = re.compile(
+    r"\b(how (many|much|long|old|far|large|big|often)|what (year|date|decade|century|"
+    r"percentage|percent|number|age)|when|in which year)\b",
+    re.IGNORECASE,
+)
+_DIGIT = re.compile(r"\d")
+_NUMBER_WORD = re.compile(
+    r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+    r"fifty|hundred|thousand|million|billion|dozen|several|few|many|half|first|second|third|"
+    r"january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"spring|summer|autumn|fall|winter|century|centuries|decade|year|years|months?|weeks?|"
+    r"days?|hours?|minutes?|midsummer|night|morning|evening|after|before|during)\b",
+    re.IGNORECASE,
+)
 _MARKER = re.compile(r"\[\d+\]")
 _FACT = re.compile(r"\d[\d,.]*|\b[A-Z][\w’'&.-]*")
 
@@ -155,7 +171,16 @@ def confidence(signals: Signals) -> float:
     return 1.0 / (1.0 + math.exp(-z))
 
 
-def choose(proposal: Proposal, evidence: list[Evidence]) -> tuple[Located | None, Signals]:
+def type_mismatch(question: str, candidate: str) -> bool:
+    """The question asks for a number or a date and the candidate holds none."""
+    if not _NUMERIC_QUESTION.search(question):
+        return False
+    return not (_DIGIT.search(candidate) or _NUMBER_WORD.search(candidate))
+
+
+def choose(
+    proposal: Proposal, evidence: list[Evidence], question: str = ""
+) -> tuple[Located | None, Signals]:
     """The candidate span (the free answer if the evidence holds it, else the constrained
     one) and the signals the decision is made from."""
     free, span = clean(proposal.free), clean(proposal.span)
@@ -172,7 +197,9 @@ def choose(proposal: Proposal, evidence: list[Evidence]) -> tuple[Located | None
         signals.candidate = found.text
         signals.similarity = support.similarity
         signals.coverage = support.coverage
+        signals.missing = support.missing
         signals.rank = evidence.index(support)
+        signals.type_mismatch = type_mismatch(question, found.text)
     return found, signals
 
 
@@ -183,7 +210,7 @@ def verify(
     cite the sentence holding it; otherwise abstain."""
     if not evidence:
         return abstain("nothing relevant retrieved")
-    found, signals = choose(proposal, evidence)
+    found, signals = choose(proposal, evidence, question)
     if found is None:
         return abstain("no proposal found in the evidence", signals)
     likelihood = confidence(signals)

@@ -19,6 +19,7 @@ from qa.verifier import (
     clean,
     confidence,
     locate,
+    type_mismatch,
     ungrounded,
     verify,
 )
@@ -543,3 +544,21 @@ def test_ungrounded_with_no_quotes_lists_every_fact() -> None:
 
 def test_ungrounded_ignores_citation_markers() -> None:
     assert ungrounded("Paris [1]", ["Paris is the capital of France."]) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "candidate", "expected"),
+    [
+        ("How many people live there?", "about 40,000", False),
+        ("How many people live there?", "three hundred", False),
+        ("How many people live there?", "the residents", True),
+        ("When did the war end?", "in May", False),
+        ("When did the war end?", "the treaty", True),
+        ("What year was it built?", "1921", False),
+        ("Who built it?", "the residents", False),
+    ],
+)
+def test_type_mismatch_flags_numeric_questions_without_numbers(
+    question: str, candidate: str, expected: bool
+) -> None:
+    assert type_mismatch(question, candidate) is expected
