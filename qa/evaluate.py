@@ -67,6 +67,7 @@ class EvalSummary(BaseModel):
     citations: int
     citation_validity: float | None
     ungrounded_answers: float | None
+    first_citation_has_gold: float | None
     latency_p50_s: float
     latency_p95_s: float
 
@@ -113,9 +114,10 @@ def answer_text(answer: str) -> str:
     return _MARKER.sub("", answer).strip()
 
 
-def is_correct(answer: str, golds: Iterable[str]) -> bool:
+def is_correct(answer: str, golds: Iterable[str], max_words: int | None = MAX_ANSWER_WORDS) -> bool:
+    """Whether the normalised answer contains a normalised gold answer."""
     text = answer_text(answer)
-    if len(text.split()) > MAX_ANSWER_WORDS:
+    if max_words is not None and len(text.split()) > max_words:
         return False
     normal = normalize_answer(text)
     return any(g and normalize_answer(g) in normal for g in golds if normalize_answer(g))
@@ -177,7 +179,9 @@ def _percentile(values: list[float], q: float) -> float:
 
 def summarise(results: list[EvalResult], questions: list[EvalQuestion]) -> EvalSummary:
     expects = {q.id: q.expects_answer for q in questions}
+    golds = {q.id: q.answers for q in questions}
     answerable = [r for r in results if expects[r.id] is True]
+    right = [r for r in answerable if r.correct and r.citations]
     unanswerable = [r for r in results if expects[r.id] is False]
     cites = [c for r in results for c in r.citations]
     answered = [r for r in results if not r.abstained]
@@ -193,6 +197,10 @@ def summarise(results: list[EvalResult], questions: list[EvalQuestion]) -> EvalS
         citations=len(cites),
         citation_validity=_share(sum(citation_valid(c) for c in cites), len(cites)),
         ungrounded_answers=_share(sum(bool(r.ungrounded) for r in answered), len(answered)),
+        first_citation_has_gold=_share(
+            sum(is_correct(r.citations[0].quote, golds[r.id], max_words=None) for r in right),
+            len(right),
+        ),
         latency_p50_s=_percentile(latencies, 50),
         latency_p95_s=_percentile(latencies, 95),
     )

@@ -66,7 +66,16 @@ class Pipeline:
         report = self.store.update(progress, warn, rebuild)
         if report.changed or rebuild:
             self._retriever = None
+            self._baseline = None
         return report
+
+    @property
+    def retriever(self) -> Retriever:
+        """The retriever over the current index, built on first use."""
+        if self._retriever is None:
+            s = self.settings
+            self._retriever = Retriever(self.store, s.top_k, s.evidence_sentences)
+        return self._retriever
 
     def baseline(self) -> Baseline:
         """The LangChain tutorial recipe over the same corpus, store and model."""
@@ -77,11 +86,7 @@ class Pipeline:
 
     def refresh(self, warn: Warn | None = None) -> IndexReport | None:
         """Index the corpus if it is missing or stale; None when it was up to date."""
-        report = self.index(warn=warn) if self.store.is_stale() else None
-        if self._retriever is None:
-            s = self.settings
-            self._retriever = Retriever(self.store, s.top_k, s.evidence_sentences)
-        return report
+        return self.index(warn=warn) if self.store.is_stale() else None
 
     def chain(self, on_token: TokenSink | None = None) -> Runnable[str, Answer]:
         """retrieve | read | verify, with each step's time recorded."""
@@ -90,8 +95,7 @@ class Pipeline:
         def retrieve(question: str) -> Draft:
             draft = Draft(question)
             started = time.perf_counter()
-            assert self._retriever is not None
-            draft.evidence = self._retriever.evidence(question)
+            draft.evidence = self.retriever.evidence(question)
             draft.timings.retrieve_s = time.perf_counter() - started
             return draft
 

@@ -102,9 +102,8 @@ def test_constrained_reading_only_copies_the_evidence(workdir: Path) -> None:
 
     runner = pipeline(configure())
     runner.refresh()
-    assert runner._retriever is not None
     question = "Who is OpenAI's chief executive?"
-    evidence = runner._retriever.evidence(question)
+    evidence = runner.retriever.evidence(question)
     proposal = runner.reader.read(question, evidence)
     span = proposal.span.strip()
     assert span

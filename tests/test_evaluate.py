@@ -273,6 +273,7 @@ def test_evaluate_summary_numbers(source: Path) -> None:
     assert summary.citations == 3
     assert summary.citation_validity == pytest.approx(2 / 3, abs=1e-4)
     assert summary.ungrounded_answers == pytest.approx(2 / 3, abs=1e-4)
+    assert summary.first_citation_has_gold == 1.0
     assert summary.latency_p50_s == 3.5
     assert summary.latency_p95_s == 5.75
 
@@ -348,3 +349,22 @@ def test_load_questions_accepts_a_byte_order_mark(tmp_path: Path) -> None:
     path = tmp_path / "bom.jsonl"
     path.write_text('\ufeff{"question": "Where?"}\n', encoding="utf-8")
     assert [q.question for q in load_questions(path)] == ["Where?"]
+
+
+def test_first_citation_has_gold_counts_right_answers_only(source: Path) -> None:
+    campus = citation(source, "The campus is in Redmond.")
+    deal = citation(source, "The deal was $200 million.")
+    questions = [
+        EvalQuestion(id="1", question="Where is the campus?", answers=["Redmond"]),
+        EvalQuestion(id="2", question="Where else?", answers=["Redmond"]),
+        EvalQuestion(id="3", question="How big?", answers=["$300 million"]),
+    ]
+    replies = {
+        "Where is the campus?": answer("Where is the campus?", "Redmond [1]", [campus], 1.0),
+        "Where else?": answer("Where else?", "Redmond [1]", [deal], 1.0),
+        "How big?": answer("How big?", "$200 million [1]", [deal], 1.0),
+    }
+    _, ask = make_ask(replies)
+    summary = evaluate(questions, ask).summary
+    assert summary.answer_accuracy == pytest.approx(2 / 3, abs=1e-4)
+    assert summary.first_citation_has_gold == 0.5
