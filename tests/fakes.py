@@ -10,10 +10,11 @@ from pydantic import Field
 
 
 class ScriptedLLM(LLM):
-    """Answers every prompt with the same text and remembers the prompts."""
+    """Answers every prompt with the same text and remembers the prompts and options."""
 
     reply: str = ""
     prompts: list[str] = Field(default_factory=list)
+    calls: list[dict[str, Any]] = Field(default_factory=list)
 
     @property
     def _llm_type(self) -> str:
@@ -27,4 +28,5 @@ class ScriptedLLM(LLM):
         **kwargs: Any,
     ) -> str:
         self.prompts.append(prompt)
+        self.calls.append({"stop": stop, **kwargs})
         return self.reply

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
-from langchain_core.callbacks import CallbackManagerForLLMRun
-from pydantic import Field
 
 from qa.errors import ModelError
 from qa.models import Evidence
@@ -84,22 +81,6 @@ def test_span_grammar_of_no_text_has_only_the_root() -> None:
 # --- Reader --------------------------------------------------------------------
 
 
-class RecordingLLM(ScriptedLLM):
-    """A ScriptedLLM that also remembers the keyword arguments of each call."""
-
-    calls: list[dict[str, Any]] = Field(default_factory=list)
-
-    def _call(
-        self,
-        prompt: str,
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> str:
-        self.calls.append({"stop": stop, **kwargs})
-        return super()._call(prompt, stop, run_manager, **kwargs)
-
-
 def item(text: str) -> Evidence:
     return Evidence(source="doc.txt", start=0, end=len(text), line_start=1, line_end=1, text=text)
 
@@ -134,7 +115,7 @@ def test_reader_proposes_free_and_span_answers() -> None:
 
 
 def test_reader_constrains_only_the_second_call_by_the_span_grammar() -> None:
-    llm = RecordingLLM(reply=" Redmond")
+    llm = ScriptedLLM(reply=" Redmond")
     Reader(llm, PROMPT).read(QUESTION, EVIDENCE)
     grammar = span_grammar(
         [
