@@ -88,7 +88,7 @@ class Store:
         self.max_file_bytes = max_file_bytes or 20_000_000
         self.name = corpus_name(self.corpus)
         self.folder = root / "corpora" / self.name
-        self._vectors: Chroma | None = None
+        self._collections: dict[str, Chroma] = {}
 
     # -- reading ---------------------------------------------------------
 
@@ -134,12 +134,11 @@ class Store:
         return StoreError(f"store {self.root} is damaged: {why}; run `qa index --rebuild`")
 
     def vectors(self, collection: str | None = None) -> Chroma:
-        """A Chroma collection (this corpus's by default), with telemetry off."""
-        if collection is not None:
-            return self._open(collection)
-        if self._vectors is None:
-            self._vectors = self._open(self.name)
-        return self._vectors
+        """A Chroma collection (this corpus's by default), opened once, telemetry off."""
+        name = collection or self.name
+        if name not in self._collections:
+            self._collections[name] = self._open(name)
+        return self._collections[name]
 
     def _open(self, collection: str) -> Chroma:
         import chromadb
@@ -289,7 +288,7 @@ class Store:
             self.vectors().delete_collection()
         except StoreError:
             shutil.rmtree(self.root / "chroma", ignore_errors=True)
-        self._vectors = None
+        self._collections.clear()
 
 
 def _names(roots: Iterable[Path]) -> str:
