@@ -18,8 +18,8 @@ chat: setup
 	$(BIN)/qa chat
 
 check: setup
-	$(BIN)/ruff check qa tests
-	$(BIN)/ruff format --check qa tests
+	$(BIN)/ruff check qa tests bench
+	$(BIN)/ruff format --check qa tests bench
 	$(BIN)/mypy
 
 test: check

@@ -1,6 +1,7 @@
 """The reader: fills the prompt template with evidence and asks the LLM for a
-short answer, twice: once freely, once allowed only to copy a span of the
-evidence (a GBNF grammar). It only proposes; the verifier decides."""
+short answer, twice: once freely, once allowed only to pick one of the
+evidence's candidate phrases (a GBNF grammar). It only proposes; the verifier
+decides."""
 
 from __future__ import annotations
 
@@ -18,9 +19,17 @@ from langchain_core.prompts import PromptTemplate
 
 from qa.errors import ModelError
 from qa.models import Evidence
+from qa.terms import STOPWORDS, asks_for_number, fold, mentions_number, stem, words
 
 STOP = ["\n", "Question:", "Text:"]
+MAX_SPAN_WORDS = 8
 _TRAILING = ".,;:!?\"'”’)]"
+_LEADING = "\"'“‘(["
+_LEADERS = frozenset(
+    "the a an in on at by from during since until about around nearly almost over".split()
+)
+_QUOTE_MARKS = frozenset('"“”')
+_QUOTED = re.compile(r"[\"“]([^\"“”]{2,80})[\"”]")
 
 
 @dataclass(frozen=True)
@@ -37,29 +46,52 @@ def _literal(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def span_grammar(texts: list[str]) -> str:
-    """A GBNF grammar whose sentences are exactly the word spans of the texts.
+def candidate_spans(question: str, text: str, max_words: int = MAX_SPAN_WORDS) -> list[str]:
+    """The phrases of a sentence that could answer the question.
 
-    Rule ``wN`` is "word N, optionally followed by the rest of a span starting
-    at word N+1", so any start and any end word is allowed, in O(words) rules.
+    A phrase is up to max_words whole words that crosses no quotation mark,
+    ends in no stopword and starts with a word that is neither a stopword nor
+    one of the question's (an article or preposition may lead it), so that the
+    model cannot drift from echoing the question into a long span. A question
+    asking for a number only gets phrases that hold one. Quoted names are
+    always kept: they often answer "what is X called" in the question's words.
     """
-    rules: list[str] = []
-    starts: list[str] = []
-    for text in texts:
-        words = text.split()
-        base = len(starts)
-        for i, word in enumerate(words):
-            name = f"w{base + i}"
-            starts.append(name)
-            ending = word.rstrip(_TRAILING) or word
-            alternatives = [_literal(ending)]
-            if ending != word:
-                alternatives.append(_literal(word))
-            if i + 1 < len(words):
-                alternatives.append(f"{_literal(word + ' ')} w{base + i + 1}")
-            rules.append(f"{name} ::= " + " | ".join(alternatives))
-    root = 'root ::= " " (' + " | ".join(starts) + ') "\\n"'
-    return "\n".join([root, *rules])
+    asked = {stem(w) for w in words(question)}
+    numeric = asks_for_number(question)
+    tokens = text.split()
+    spans = dict.fromkeys(
+        quoted for quoted in _QUOTED.findall(text) if len(quoted.split()) <= max_words
+    )
+    for i, token in enumerate(tokens):
+        first = token.lstrip(_LEADING)
+        if not first or _bare(first) in STOPWORDS or stem(_bare(first)) in asked:
+            continue
+        leads = i and first == token and _bare(tokens[i - 1]) in _LEADERS
+        leader = tokens[i - 1].lstrip(_LEADING) if leads else ""
+        for j in range(i, min(len(tokens), i + max_words)):
+            if _bare(tokens[j]) in STOPWORDS:
+                continue
+            whole = " ".join([first, *tokens[i + 1 : j + 1]])
+            span = whole.rstrip(_TRAILING)
+            if _QUOTE_MARKS.intersection(span):
+                continue
+            if numeric and not mentions_number(span):
+                continue
+            forms = [span, whole] if whole.endswith(".") and whole != span else [span]
+            for form in forms:
+                spans[form] = None
+                if leader:
+                    spans[f"{leader} {form}"] = None
+    return [span for span in spans if span]
+
+
+def _bare(token: str) -> str:
+    return fold(token.strip(_LEADING + _TRAILING))
+
+
+def choice_grammar(choices: list[str]) -> str:
+    """A GBNF grammar whose only sentences are the given phrases."""
+    return 'root ::= " " (' + " | ".join(_literal(c) for c in choices) + ') "\\n"'
 
 
 class _LogprobRecorder(BaseCallbackHandler):
@@ -121,6 +153,10 @@ class Reader:
     ) -> Proposal:
         prompt = self.render(question, evidence)
         free, free_logprob = self._complete(prompt, on_token=on_token)
-        grammar = span_grammar([re.sub(r"\s+", " ", e.text) for e in evidence])
-        span, span_logprob = self._complete(prompt, grammar)
+        choices: dict[str, None] = {}
+        for item in evidence:
+            choices.update(dict.fromkeys(candidate_spans(question, " ".join(item.text.split()))))
+        if not choices:
+            return Proposal(free, free_logprob)
+        span, span_logprob = self._complete(prompt, choice_grammar(list(choices)))
         return Proposal(free, free_logprob, span, span_logprob)

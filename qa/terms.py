@@ -10,6 +10,21 @@ import Stemmer
 _WORD = re.compile(r"\w+(?:[.'’]\w+)*", re.UNICODE)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _STEMMER = Stemmer.Stemmer("english")
+_WH = re.compile(r"\b(what|which|who|whom|whose|when|where|why|how)\b", re.IGNORECASE)
+_NUMERIC_ASK = re.compile(
+    r"(how (many|much|long|old|far|large|big|often)|(what|which) (year|date|decade|century|"
+    r"percentage|percent|number|age)|when)\b",
+    re.IGNORECASE,
+)
+_DIGIT = re.compile(r"\d")
+_NUMBER_WORD = re.compile(
+    r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+    r"fifty|hundred|thousand|million|billion|dozen|several|few|many|half|first|second|third|"
+    r"january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"spring|summer|autumn|fall|winter|century|centuries|decade|year|years|months?|weeks?|"
+    r"days?|hours?|minutes?|midsummer|night|morning|evening|after|before|during)\b",
+    re.IGNORECASE,
+)
 _FOLD = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "‑": "-", "–": "-", "—": "-"})
 
 STOPWORDS = frozenset(
@@ -55,3 +70,16 @@ def normalize_answer(text: str) -> str:
     text = fold(text)
     text = "".join(ch for ch in text if ch not in string.punctuation)
     return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def asks_for_number(question: str) -> bool:
+    """Whether the question's first wh-phrase asks for a number, a date or a time."""
+    first = _WH.search(question)
+    if first is None:
+        return False
+    return _NUMERIC_ASK.match(question, first.start()) is not None
+
+
+def mentions_number(text: str) -> bool:
+    """Whether the text holds a digit or a number, date or time word."""
+    return bool(_DIGIT.search(text) or _NUMBER_WORD.search(text))

@@ -196,15 +196,15 @@ def test_cite_returns_none_when_file_gone_or_not_utf8(doc: Path) -> None:
 # --- choose --------------------------------------------------------------------
 
 
-def test_choose_prefers_free_answer_found_verbatim(doc: Path) -> None:
+def test_choose_prefers_the_constrained_span(doc: Path) -> None:
     items = [evidence(doc, CONTRACT, 0.4, 0.5), evidence(doc, CAMPUS, 0.7, 0.6)]
     proposal = Proposal("Redmond", -0.5, "Washington", -1.25)
     found, signals = choose(proposal, items)
     assert found is not None
     assert found.evidence is items[1]
-    assert found.text == "Redmond"
+    assert found.text == "Washington"
     assert signals == Signals(
-        candidate="Redmond",
+        candidate="Washington",
         similarity=0.7,
         coverage=0.6,
         rank=1,
@@ -225,13 +225,19 @@ def test_choose_free_match_ignores_case_and_quote_style(doc: Path) -> None:
 
 
 def test_choose_free_match_needs_whole_words(doc: Path) -> None:
-    found, signals = choose(Proposal("Red", span="Washington"), [evidence(doc, CAMPUS)])
-    assert found is not None
-    assert found.text == "Washington"
+    found, signals = choose(Proposal("Red"), [evidence(doc, CAMPUS)])
+    assert found is None
     assert signals.free_found is False
 
 
-def test_choose_falls_back_to_constrained_span(doc: Path) -> None:
+def test_choose_falls_back_to_the_free_answer_without_a_span(doc: Path) -> None:
+    found, signals = choose(Proposal("Redmond", span=""), [evidence(doc, CAMPUS)])
+    assert found is not None
+    assert found.text == "Redmond"
+    assert signals.free_found is True
+
+
+def test_choose_cleans_the_constrained_span(doc: Path) -> None:
     items = [evidence(doc, CONTRACT), evidence(doc, CAMPUS, 0.6, 0.5)]
     found, signals = choose(Proposal("Seattle", span=" Redmond, Washington.\n"), items)
     assert found is not None
@@ -562,3 +568,16 @@ def test_type_mismatch_flags_numeric_questions_without_numbers(
     question: str, candidate: str, expected: bool
 ) -> None:
     assert type_mismatch(question, candidate) is expected
+
+
+def test_verify_keeps_the_final_period_of_an_abbreviation(tmp_path: Path) -> None:
+    path = tmp_path / "dc.txt"
+    sentence = "The teams work in Washington, D.C. every day."
+    path.write_text(sentence, encoding="utf-8")
+    verdict = run("Where do the teams work?", [evidence(path, sentence)], "Washington, D.C.")
+    assert verdict.answer == "Washington, D.C. [1]"
+
+
+def test_verify_strips_a_sentence_final_period(doc: Path) -> None:
+    verdict = run("Where is the main campus?", [evidence(doc, CAMPUS)], "Redmond, Washington.")
+    assert verdict.answer == "Redmond, Washington [1]"
