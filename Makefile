@@ -1,10 +1,10 @@
-# Two entry points: `make chat` and `make test`. Both build .venv/ from the
+# Two entry points: `make chat` and `make test` (and `make bench`, see bench/run.py). Both build .venv/ from the
 # pinned requirements.lock first (once; again only when the lock changes).
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup chat test check
+.PHONY: setup chat test check bench
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -24,3 +24,6 @@ check: setup
 
 test: check
 	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python bench/run.py --out bench/results.json

@@ -1,0 +1,363 @@
+"""Speed benchmark: qa against the LangChain tutorial stack, in one run on this machine.
+
+    make bench    # = .venv/bin/python bench/run.py --out bench/results.json
+
+Corpora and stores live under --work (default /tmp/qa-bench) and are kept between
+runs, so the 50 MB store is embedded only once. Each figure is the median of
+--repeat runs (3 by default):
+
+1. cold one-shot `qa ask` on the seeds (index built): process start to answer;
+   baseline: the tutorial stack (bench/tutorial.py) from process start to retrieval.
+2. warm answer latency p50/p95 over the public seed questions in one process, ours
+   and the tutorial recipe (qa eval --baseline), and time to the first streamed token.
+3. `qa index` of a ~10 MB corpus made from the SQuAD sample (each copy changed so
+   nothing deduplicates) against raw SentenceTransformer.encode of the same chunks.
+4. `qa index` again with nothing changed, after touching one file, after editing one.
+5. retrieval latency (hybrid retriever, warm) at 1, 10 and 50 MB of corpus.
+6. peak RSS of `qa chat` answering the seed questions, and of `qa index` (10 MB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+SEEDS = ROOT / "seeds"
+BIN = Path(sys.executable).parent
+QUESTION = "How much is OpenAI's new Pentagon contract worth?"
+
+
+def run(cmd: list[str | Path], stdin: str = "") -> dict[str, Any]:
+    """Run a command; its wall time from start to exit and its peak RSS in MB."""
+    with tempfile.TemporaryFile("w+") as feed, tempfile.TemporaryFile("w+") as output:
+        feed.write(stdin)
+        feed.seek(0)
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [str(c) for c in cmd], stdin=feed, stdout=output, stderr=subprocess.STDOUT
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        output.seek(0)
+        text = output.read()
+    if status != 0:
+        sys.exit(f"bench: {' '.join(map(str, cmd))} failed:\n{text}")
+    return {"seconds": seconds, "rss_mb": usage.ru_maxrss / 1024, "output": text}
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def qa(*args: str | Path) -> list[str | Path]:
+    return [BIN / "qa", *args]
+
+
+def make_corpus(source: Path, megabytes: float, folder: Path) -> Path:
+    """Copies of the source files until the folder holds the size asked for; each copy
+    has its paragraphs shuffled and numbered, so no chunk repeats another."""
+    marker = folder / ".complete"
+    if marker.exists() and marker.read_text() == str(megabytes):
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    files = sorted(source.glob("*.txt"))
+    total, copy = 0, 0
+    while total < megabytes * 1_000_000:
+        rng = random.Random(copy)
+        for path in files:
+            paragraphs = [p for p in path.read_text(encoding="utf-8").split("\n") if p.strip()]
+            rng.shuffle(paragraphs)
+            text = "\n".join(f"Copy {copy}, part {i}. {p}" for i, p in enumerate(paragraphs))
+            (folder / f"{path.stem}-{copy:04d}.txt").write_text(text + "\n", encoding="utf-8")
+            total += len(text.encode("utf-8")) + 1
+        copy += 1
+    marker.write_text(str(megabytes))
+    return folder
+
+
+def corpus_mb(folder: Path) -> float:
+    return sum(p.stat().st_size for p in folder.glob("*.txt")) / 1_000_000
+
+
+def cold_ask(work: Path, repeat: int) -> dict[str, Any]:
+    store = work / "seed-store"
+    run(qa("index", "--docs", SEEDS, "--store", store))
+    ours = [run(qa("ask", QUESTION, "--docs", SEEDS, "--store", store)) for _ in range(repeat)]
+    tutorial = work / "tutorial-store"
+    if not tutorial.exists():
+        run([sys.executable, BENCH / "tutorial.py", "build", SEEDS, tutorial])
+    base = [
+        run([sys.executable, BENCH / "tutorial.py", "query", tutorial, QUESTION])
+        for _ in range(repeat)
+    ]
+    return {
+        "qa_s": median([r["seconds"] for r in ours]),
+        "baseline_s": median([r["seconds"] for r in base]),
+        "qa_answer": ours[-1]["output"].splitlines()[0] if ours[-1]["output"] else "",
+        "runs_qa_s": [r["seconds"] for r in ours],
+        "runs_baseline_s": [r["seconds"] for r in base],
+    }
+
+
+def warm(work: Path, questions: list[str], repeat: int) -> dict[str, Any]:
+    from qa.pipeline import Pipeline
+    from qa.settings import Settings
+
+    pipeline = Pipeline(Settings(docs=[SEEDS], store=work / "seed-store"))
+    pipeline.ask(questions[0])
+    baseline = pipeline.baseline()
+    baseline.ask(questions[0])
+    answer_s, first_token_s, baseline_s = [], [], []
+    for _ in range(repeat):
+        for question in questions:
+            marks: list[float] = []
+            started = time.perf_counter()
+            pipeline.ask(question, on_token=lambda _, m=marks: m.append(time.perf_counter()))
+            answer_s.append(time.perf_counter() - started)
+            if marks:
+                first_token_s.append(marks[0] - started)
+            started = time.perf_counter()
+            baseline.ask(question)
+            baseline_s.append(time.perf_counter() - started)
+    return {
+        "qa_p50_s": median(answer_s),
+        "qa_p95_s": percentile(answer_s, 0.95),
+        "baseline_p50_s": median(baseline_s),
+        "baseline_p95_s": percentile(baseline_s, 0.95),
+        "first_token_p50_s": median(first_token_s),
+        "first_token_p95_s": percentile(first_token_s, 0.95),
+        "answers": len(answer_s),
+    }
+
+
+def indexing(work: Path, corpus: Path, repeat: int) -> dict[str, Any]:
+    store = work / "store-10mb"
+    ours = []
+    for _ in range(repeat):
+        shutil.rmtree(store, ignore_errors=True)
+        ours.append(run(qa("index", "--docs", corpus, "--store", store)))
+    raw = [
+        json.loads(run([sys.executable, BENCH / "raw_encode.py", corpus])["output"].split("\n")[-2])
+        for _ in range(repeat)
+    ]
+    chunks = raw[0]["chunks"]
+    megabytes = corpus_mb(corpus)
+    qa_s = median([r["seconds"] for r in ours])
+    raw_s = median([r["seconds"] for r in raw])
+    return {
+        "corpus_mb": megabytes,
+        "chunks": chunks,
+        "qa_s": qa_s,
+        "raw_encode_s": raw_s,
+        "qa_chunks_per_s": chunks / qa_s,
+        "raw_chunks_per_s": chunks / raw_s,
+        "qa_mb_per_min": megabytes / qa_s * 60,
+        "raw_mb_per_min": megabytes / raw_s * 60,
+        "index_rss_mb": max(r["rss_mb"] for r in ours),
+        "runs_qa_s": [r["seconds"] for r in ours],
+        "runs_raw_s": [r["seconds"] for r in raw],
+    }
+
+
+def reindex(work: Path, corpus: Path, repeat: int) -> dict[str, Any]:
+    store = work / "store-10mb"
+    index = qa("index", "--docs", corpus, "--store", store)
+    unchanged = [run(index)["seconds"] for _ in range(repeat)]
+    first = sorted(corpus.glob("*.txt"))[0]
+    touched, edited = [], []
+    for attempt in range(repeat):
+        first.touch()
+        touched.append(run(index)["seconds"])
+        with first.open("a", encoding="utf-8") as handle:
+            handle.write(f"Edit {attempt} of the benchmark, {time.time()}.\n")
+        edited.append(run(index)["seconds"])
+    return {
+        "unchanged_s": median(unchanged),
+        "touched_s": median(touched),
+        "edited_s": median(edited),
+    }
+
+
+def retrieval(work: Path, corpora: dict[str, Path], questions: list[str], repeat: int) -> dict:
+    from qa.retriever import Retriever
+    from qa.store import Store
+
+    result = {}
+    for label, corpus in corpora.items():
+        store = work / f"store-{label}"
+        run(qa("index", "--docs", corpus, "--store", store))
+        retriever = Retriever(Store(store, [corpus]), top_k=6, sentences=1)
+        retriever.evidence(questions[0])
+        times = []
+        for _ in range(repeat):
+            for question in questions:
+                started = time.perf_counter()
+                retriever.evidence(question)
+                times.append(time.perf_counter() - started)
+        result[label] = {"corpus_mb": corpus_mb(corpus), "p50_s": median(times)}
+    return result
+
+
+def chat_rss(work: Path, questions: list[str]) -> float:
+    feed = "\n".join(questions) + "\n"
+    done = run(qa("chat", "--docs", SEEDS, "--store", work / "seed-store"), stdin=feed)
+    return float(done["rss_mb"])
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = Path("/proc/meminfo").read_text().split("\n", 1)[0].split()[1]
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {int(memory) / 1024**2:.0f} GiB RAM, {platform.platform()}"
+    )
+
+
+def table(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """Rows of (figure, qa, baseline, ratio, target)."""
+    cold, hot, index, again = results["cold"], results["warm"], results["index"], results["reindex"]
+    ret = results["retrieval"]
+    return [
+        (
+            "cold one-shot ask (s)",
+            f"{cold['qa_s']:.2f}",
+            f"{cold['baseline_s']:.2f}",
+            f"{cold['qa_s'] / cold['baseline_s']:.2f}",
+            "≤ 0.5 (goal 0.25)",
+        ),
+        (
+            "warm answer p50 (s)",
+            f"{hot['qa_p50_s']:.2f}",
+            f"{hot['baseline_p50_s']:.2f}",
+            f"{hot['qa_p50_s'] / hot['baseline_p50_s']:.2f}",
+            "≤ 1.5 s",
+        ),
+        (
+            "warm answer p95 (s)",
+            f"{hot['qa_p95_s']:.2f}",
+            f"{hot['baseline_p95_s']:.2f}",
+            f"{hot['qa_p95_s'] / hot['baseline_p95_s']:.2f}",
+            "",
+        ),
+        ("first streamed token p50 (s)", f"{hot['first_token_p50_s']:.2f}", "", "", "≤ 0.5 s"),
+        (
+            "indexing (chunks/s)",
+            f"{index['qa_chunks_per_s']:.1f}",
+            f"{index['raw_chunks_per_s']:.1f} raw encode",
+            f"{index['qa_chunks_per_s'] / index['raw_chunks_per_s']:.2f}",
+            "≥ 0.7",
+        ),
+        (
+            "indexing (MB/min)",
+            f"{index['qa_mb_per_min']:.2f}",
+            f"{index['raw_mb_per_min']:.2f} raw encode",
+            "",
+            "",
+        ),
+        ("re-index, nothing changed (s)", f"{again['unchanged_s']:.2f}", "", "", "≤ 2 s"),
+        ("re-index, one file touched (s)", f"{again['touched_s']:.2f}", "", "", ""),
+        ("re-index, one file edited (s)", f"{again['edited_s']:.2f}", "", "", ""),
+        *[
+            (
+                f"retrieval p50 at {v['corpus_mb']:.0f} MB (ms)",
+                f"{v['p50_s'] * 1000:.1f}",
+                "",
+                "",
+                "",
+            )
+            for v in ret.values()
+        ],
+        (
+            "retrieval 50 MB / 1 MB",
+            "",
+            "",
+            f"{ret['50mb']['p50_s'] / ret['1mb']['p50_s']:.2f}",
+            "≤ 3",
+        ),
+        ("peak RSS, chat (MB)", f"{results['chat_rss_mb']:.0f}", "", "", "≤ 1024"),
+        ("peak RSS, indexing 10 MB (MB)", f"{index['index_rss_mb']:.0f}", "", "", ""),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "qa-bench")
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--out", type=Path, default=BENCH / "results.json")
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="shrink the 1/10/50 MB corpora, for a smoke run"
+    )
+    args = parser.parse_args()
+    seed_file = args.data / "seed-questions" / "questions.jsonl"
+    squad = args.data / "squad2-dev-sample"
+    if not seed_file.exists() or not (squad / "corpus").is_dir():
+        sys.exit(f"bench: needs the public question sets under {args.data} (--data)")
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(stderr=True)
+    seed_questions = [json.loads(line)["question"] for line in seed_file.open(encoding="utf-8")]
+    squad_questions = [
+        json.loads(line)["question"] for line in (squad / "questions.jsonl").open(encoding="utf-8")
+    ][:20]
+    args.work.mkdir(parents=True, exist_ok=True)
+    corpora = {
+        f"{mb}mb": make_corpus(squad / "corpus", mb * args.scale, args.work / f"corpus-{mb}mb")
+        for mb in (1, 10, 50)
+    }
+    results: dict[str, Any] = {"machine": machine(), "repeat": args.repeat}
+    steps = [
+        ("cold", "cold one-shot ask", lambda: cold_ask(args.work, args.repeat)),
+        ("warm", "warm answers", lambda: warm(args.work, seed_questions, args.repeat)),
+        ("index", "indexing 10 MB", lambda: indexing(args.work, corpora["10mb"], args.repeat)),
+        ("reindex", "re-indexing", lambda: reindex(args.work, corpora["10mb"], args.repeat)),
+        (
+            "retrieval",
+            "retrieval by corpus size",
+            lambda: retrieval(args.work, corpora, squad_questions, args.repeat),
+        ),
+        ("chat_rss_mb", "chat memory", lambda: chat_rss(args.work, seed_questions)),
+    ]
+    for key, title, step in steps:
+        started = time.perf_counter()
+        results[key] = step()
+        console.print(f"{title}: done in {time.perf_counter() - started:.0f} s")
+    results["table"] = table(results)
+    args.out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    view = Table(title=f"qa speed benchmark — {results['machine']}")
+    for column in ("figure", "qa", "baseline", "ratio", "target"):
+        view.add_column(column, justify="left" if column == "figure" else "right")
+    for row in results["table"]:
+        view.add_row(*row)
+    Console().print(view)
+    console.print(f"results written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
