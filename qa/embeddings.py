@@ -53,8 +53,10 @@ def export_onnx(target: Path) -> None:
     try:
         import torch
         from transformers import AutoModel
+        from transformers.utils import logging as hf_logging
     except ImportError as exc:
         raise ModelError(f"cannot export {MODEL_NAME}: {exc}") from exc
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
     class Encoder(torch.nn.Module):
         def __init__(self) -> None:
@@ -89,9 +91,13 @@ def export_onnx(target: Path) -> None:
 
 @cache
 def _runtime() -> tuple[onnxruntime.InferenceSession, Tokenizer]:
+    # ONNX Runtime 1.29+ write a device id and queue usage events on Linux; the
+    # lock pins 1.28, and this opts out should a newer one be installed.
+    os.environ.setdefault("ORT_TELEMETRY_DISABLED", "1")
     import onnxruntime
     from tokenizers import Tokenizer
 
+    onnxruntime.disable_telemetry_events()
     model = onnx_path()
     if not model.exists():
         export_onnx(model)

