@@ -47,6 +47,15 @@ def _server(path: str, threads: int) -> Any:
     params.n_parallel = 1
     params.verbosity = -1
     params.warmup = False
+    # Gemma 3 uses sliding-window attention. A full-size window cache lets
+    # llama.cpp reuse the prompt's shared prefix (instructions and examples)
+    # across questions: 0.11 s instead of 0.58 s to read a new prompt here.
+    params.swa_full = True
+    params.fit_params = False  # a trial load to size the context: doubles load time (1.3 s)
+    # The slot's own cache gives the prefix reuse; the server's extra prompt cache
+    # (8 GiB by default) and context checkpoints would only grow in a long chat.
+    params.cache_ram_mib = 0
+    params.n_ctx_checkpoints = 0
     params.cpuparams.n_threads = threads
     params.cpuparams_batch.n_threads = threads
     try:
@@ -130,6 +139,7 @@ class LlamaCppLLM(LLM):
             pieces.put(None)
 
         threading.Thread(target=produce, daemon=True).start()
+        streamed = False
         while (item := pieces.get()) is not None:
             if isinstance(item, Exception):
                 raise ModelError(f"generation failed: {item}") from item
@@ -138,7 +148,10 @@ class LlamaCppLLM(LLM):
                 chunk = GenerationChunk(text=token, generation_info={"logprobs": _logprobs(item)})
                 if run_manager:
                     run_manager.on_llm_new_token(token, chunk=chunk)
+                streamed = True
                 yield chunk
+        if not streamed:  # the model stopped at once; LangChain wants at least one chunk
+            yield GenerationChunk(text="")
 
 
 def _text(result: Any) -> str:

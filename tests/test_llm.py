@@ -1,0 +1,49 @@
+"""Tests for qa.llm's streaming over a stand-in for the xllamacpp server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from qa.errors import ModelError
+from qa.llm import LlamaCppLLM
+
+
+class Backend:
+    """Answers a streaming request with the given pieces, like xllamacpp's Server."""
+
+    def __init__(self, pieces: list[dict[str, Any]]) -> None:
+        self.pieces = pieces
+
+    def handle_completions(self, request: dict[str, Any], send: Callable[[Any], None]) -> None:
+        for piece in self.pieces:
+            send(piece)
+
+
+def piece(text: str, logprob: float = -0.5) -> dict[str, Any]:
+    return {"choices": [{"text": text, "logprobs": {"content": [{"logprob": logprob}]}}]}
+
+
+def llm_over(monkeypatch: pytest.MonkeyPatch, pieces: list[dict[str, Any]]) -> LlamaCppLLM:
+    monkeypatch.setattr(LlamaCppLLM, "_backend", lambda self: Backend(pieces))
+    return LlamaCppLLM()
+
+
+def test_stream_yields_each_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    llm = llm_over(monkeypatch, [piece(" $200"), piece(" million"), piece("")])
+    assert list(llm.stream("prompt")) == [" $200", " million"]
+
+
+def test_stream_of_a_model_that_stops_at_once_is_empty_not_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    llm = llm_over(monkeypatch, [piece("")])
+    assert "".join(llm.stream("prompt")) == ""
+
+
+def test_stream_reports_a_server_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    llm = llm_over(monkeypatch, [{"error": {"message": "context overflow"}}])
+    with pytest.raises(ModelError, match="generation failed: context overflow"):
+        list(llm.stream("prompt"))
