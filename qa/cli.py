@@ -7,9 +7,10 @@ the traceback instead.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -283,4 +284,20 @@ def eval_command(
 
 
 def main() -> None:
-    app()
+    """The console script. It ends with ``os._exit`` once output is flushed, which
+    skips 0.3 s of interpreter teardown (freeing the models and modules) on every
+    run; every store write is committed when its call returns, so nothing is lost
+    (a killed run is safe too, see ``qa.store``)."""
+    try:
+        app()
+        code = 0
+    except SystemExit as done:
+        if done.code is None or isinstance(done.code, int):
+            code = done.code or 0
+        else:
+            err.print(done.code)
+            code = 1
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError):  # the reader went away, as with `qa ask … | head -1`
+            stream.flush()
+    os._exit(code)

@@ -5,11 +5,16 @@ Layout under the store folder::
     chroma/                 Chroma's persistent client (vectors + chunk text)
     corpora/<name>/         one folder per corpus (a set of root paths)
         manifest.json       files indexed, with size, mtime and sha256
-        chunks.jsonl        every chunk, for lexical search and offsets
+        chunks.jsonl        every chunk, with its offsets
+        lexical-<stamp>/    BM25 index of chunks.jsonl (qa.lexical); the stamp is
+                            chunks.jsonl's inode, size and mtime, so a stale one
+                            is never read and a missing one is rebuilt
 
 Indexing is incremental by content hash. New chunks are written before old ones
 are deleted, and the manifest is replaced atomically last, so a run that dies
 part-way leaves the previous index usable and the next run finishes the job.
+Readers keep only chunks whose file hash matches the manifest, so they never mix
+old and new text.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +36,7 @@ from qa import documents
 from qa.chunking import chunk_text
 from qa.embeddings import MODEL_NAME, MiniLMEmbeddings
 from qa.errors import DocsError, StoreError
+from qa.lexical import LexicalIndex
 from qa.models import Chunk, IndexReport
 
 if TYPE_CHECKING:
@@ -129,6 +136,45 @@ class Store:
                 return [Chunk.model_validate_json(line) for line in handle if line.strip()]
         except (OSError, ValueError) as exc:
             raise self._damaged(f"unreadable chunk list ({exc})") from exc
+
+    def lexical(self) -> LexicalIndex:
+        """The BM25 index of the chunk list, rebuilt and saved if missing or stale."""
+        try:
+            return LexicalIndex.load(self._lexical_folder())
+        except (OSError, ValueError):
+            pass
+        index = LexicalIndex.build(self._identified(self.chunks()))
+        with suppress(OSError):  # a read-only store still answers
+            self._save_lexical(index)
+        return index
+
+    def fetch(self, ids: Sequence[str]) -> list[Chunk]:
+        """The chunks with these ids that Chroma holds, in the order asked."""
+        if not ids:
+            return []
+        found = self.vectors().get(ids=list(ids), include=["documents", "metadatas"])
+        by_id = {
+            i: chunk_from_document(text, meta)
+            for i, text, meta in zip(
+                found["ids"], found["documents"], found["metadatas"], strict=True
+            )
+        }
+        return [by_id[i] for i in ids if i in by_id]
+
+    def _identified(self, chunks: Iterable[Chunk]) -> list[tuple[str, Chunk]]:
+        return [(_chunk_id(c.source, c.doc_hash, c.index), c) for c in chunks]
+
+    def _lexical_folder(self) -> Path:
+        """Where the BM25 index of the current chunk list lives (OSError without one)."""
+        stat = self.chunks_path.stat()
+        return self.folder / f"lexical-{stat.st_ino}-{stat.st_size}-{stat.st_mtime_ns}"
+
+    def _save_lexical(self, index: LexicalIndex) -> None:
+        folder = self._lexical_folder()
+        index.save(folder)
+        for old in self.folder.glob("lexical-*"):
+            if old != folder:
+                shutil.rmtree(old, ignore_errors=True)
 
     def _damaged(self, why: str) -> StoreError:
         return StoreError(f"store {self.root} is damaged: {why}; run `qa index --rebuild`")
@@ -239,8 +285,10 @@ class Store:
             for i in range(entry.chunks)
         ]
         report.removed = sum(1 for src in manifest.files if src not in kept)
-        self._write_vectors(fresh, stale_ids, progress)
-        self._write_chunks(fresh, kept)
+        if fresh or stale_ids or report.removed or not self.chunks_path.exists():
+            self._write_vectors(fresh, stale_ids, progress)
+            self._write_chunks(fresh, kept)
+        self.lexical()
         manifest.files = kept
         manifest.chunk_chars = self.chunk_chars
         _write_atomic(
@@ -279,6 +327,7 @@ class Store:
         old = [c for c in old if kept[c.source].sha256 == c.doc_hash]
         rows = sorted(old + fresh, key=lambda c: (c.source, c.index))
         _write_atomic(self.chunks_path, "".join(c.model_dump_json() + "\n" for c in rows))
+        self._save_lexical(LexicalIndex.build(self._identified(rows)))
 
     def _drop(self) -> None:
         """Forget this corpus entirely, for a rebuild from the files."""
@@ -293,6 +342,20 @@ class Store:
 
 def _names(roots: Iterable[Path]) -> str:
     return ", ".join(str(r) for r in roots)
+
+
+def chunk_from_document(text: str, metadata: Mapping[str, Any]) -> Chunk:
+    """A chunk rebuilt from its Chroma record."""
+    return Chunk(
+        text=text,
+        source=metadata["source"],
+        start=metadata["start"],
+        end=metadata["end"],
+        line_start=metadata["line_start"],
+        line_end=metadata["line_end"],
+        doc_hash=metadata["doc_hash"],
+        index=metadata["index"],
+    )
 
 
 def _metadata(chunk: Chunk) -> dict[str, Any]:

@@ -53,9 +53,14 @@ def words(text: str) -> list[str]:
     return _WORD.findall(fold(text))
 
 
+def term_list(text: str) -> list[str]:
+    """Stemmed words of a text other than stopwords and one-letter tokens, in order."""
+    return [stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 1]
+
+
 def content_terms(text: str) -> set[str]:
-    """Stemmed words of a text other than stopwords and one-letter tokens."""
-    return {stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 1}
+    """The distinct terms of a text (see ``term_list``)."""
+    return set(term_list(text))
 
 
 def coverage(question_terms: set[str], text: str) -> float:
