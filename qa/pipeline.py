@@ -12,6 +12,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from qa.baseline import Baseline
 from qa.errors import QuestionError
+from qa.guard import question_part
 from qa.llm import LlamaCppLLM
 from qa.models import Answer, Evidence, IndexReport, Timings
 from qa.reader import Proposal, Reader
@@ -29,7 +30,8 @@ TokenSink = Callable[[str], None]
 class Draft:
     """A question on its way through the chain."""
 
-    question: str
+    asked: str
+    question: str = ""
     timings: Timings = field(default_factory=Timings)
     evidence: list[Evidence] = field(default_factory=list)
     proposal: Proposal = field(default_factory=lambda: Proposal(""))
@@ -93,9 +95,10 @@ class Pipeline:
         s = self.settings
 
         def retrieve(question: str) -> Draft:
-            draft = Draft(question)
+            draft = Draft(question, question_part(question))
             started = time.perf_counter()
-            draft.evidence = self.retriever.evidence(question)
+            if draft.question:
+                draft.evidence = self.retriever.evidence(draft.question)
             draft.timings.retrieve_s = time.perf_counter() - started
             return draft
 
@@ -111,7 +114,7 @@ class Pipeline:
             verdict = verify(draft.question, draft.evidence, draft.proposal, s.min_confidence)
             draft.timings.verify_s = time.perf_counter() - started
             return Answer(
-                question=draft.question,
+                question=draft.asked,
                 answer=verdict.answer,
                 abstained=verdict.abstained,
                 citations=verdict.citations,

@@ -14,6 +14,7 @@ import numpy as np
 
 from qa.chunking import sentence_spans
 from qa.embeddings import MiniLMEmbeddings
+from qa.guard import screen
 from qa.lexical import LexicalIndex
 from qa.models import Chunk, Evidence
 from qa.store import Store, chunk_from_document
@@ -53,7 +54,8 @@ class Retriever:
         return self._file_hashes.get(chunk.source) == chunk.doc_hash
 
     def chunks(self, question: str, query_vector: list[float]) -> list[Chunk]:
-        """The top chunks by reciprocal-rank fusion of dense and BM25 rankings."""
+        """Twice top_k chunks, best first by reciprocal-rank fusion of the dense and
+        BM25 rankings (the evidence step uses the first top_k with usable sentences)."""
         if not self._file_hashes:
             return []
         depth = self.top_k * 2
@@ -66,19 +68,25 @@ class Retriever:
                 key = (chunk.source, chunk.start)
                 found[key] = chunk
                 scores[key] = scores.get(key, 0.0) + 1.0 / (RRF_K + rank)
-        ranked = sorted(scores, key=lambda k: scores[k], reverse=True)[: self.top_k]
+        ranked = sorted(scores, key=lambda k: scores[k], reverse=True)[:depth]
         return [found[k] for k in ranked]
 
     def evidence(self, question: str) -> list[Evidence]:
-        """The best few sentences from the top chunks, most relevant first."""
+        """The best few sentences from the top chunks, most relevant first; sentences
+        that address the model instead of stating facts are left out (qa.guard)."""
         query_vector = self.embeddings.embed_query(question)
         terms = content_terms(question)
         seen: set[tuple[str, int]] = set()
         candidates: list[Evidence] = []
+        used = 0
         for chunk in self.chunks(question, query_vector):
+            if used == self.top_k:
+                break
+            spans = [s for s in map(screen, sentence_spans(chunk)) if s is not None]
+            used += bool(spans)
             chunk_coverage = coverage(terms, chunk.text)
             chunk_missing = self.missing(terms, chunk.text)
-            for span in sentence_spans(chunk):
+            for span in spans:
                 if (span.source, span.start) in seen:
                     continue
                 seen.add((span.source, span.start))
