@@ -8,6 +8,7 @@ from qa.errors import (
     ModelError,
     QAError,
     QuestionError,
+    StoreDamaged,
     StoreError,
 )
 from qa.models import Answer, Citation, IndexReport, Timings
@@ -23,6 +24,7 @@ __all__ = [
     "QAError",
     "QuestionError",
     "Settings",
+    "StoreDamaged",
     "StoreError",
     "Timings",
     "ask",

@@ -7,6 +7,7 @@ message as one line and exits non-zero. The tree::
     ├── DocsError        the docs folder or a file in it cannot be used
     ├── QuestionError    the question is empty or otherwise unusable
     ├── StoreError       the store is missing, damaged, or locked by another run
+    │   └── StoreDamaged its files are unreadable or from another version (qa rebuilds it)
     ├── ModelError       a packaged model is missing or fails to load or run
     └── EvalFileError    a question-set file for ``qa eval`` is malformed
 """
@@ -26,6 +27,10 @@ class QuestionError(QAError):
 
 class StoreError(QAError):
     """The vector store is missing, damaged, or busy."""
+
+
+class StoreDamaged(StoreError):
+    """The store's files are unreadable or from another version; the documents rebuild it."""
 
 
 class ModelError(QAError):

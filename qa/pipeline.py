@@ -11,7 +11,7 @@ from langchain_core.language_models.llms import BaseLLM
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from qa.baseline import Baseline
-from qa.errors import QuestionError
+from qa.errors import QuestionError, StoreDamaged
 from qa.guard import question_part
 from qa.llm import LlamaCppLLM
 from qa.models import Answer, Evidence, IndexReport, Timings
@@ -87,8 +87,12 @@ class Pipeline:
         return self._baseline
 
     def refresh(self, warn: Warn | None = None) -> IndexReport | None:
-        """Index the corpus if it is missing or stale; None when it was up to date."""
-        return self.index(warn=warn) if self.store.is_stale() else None
+        """Index the corpus if it is missing, stale or damaged; None when it was up to date."""
+        try:
+            stale = self.store.is_stale()
+        except StoreDamaged:
+            stale = True  # update() says so and rebuilds
+        return self.index(warn=warn) if stale else None
 
     def chain(self, on_token: TokenSink | None = None) -> Runnable[str, Answer]:
         """retrieve | read | verify, with each step's time recorded."""
@@ -133,7 +137,12 @@ class Pipeline:
         started = time.perf_counter()
         self.refresh(warn)
         index_s = time.perf_counter() - started
-        answer = self.chain(on_token).invoke(question)
+        try:
+            answer = self.chain(on_token).invoke(question)
+        except StoreDamaged as damage:
+            (warn or (lambda _: None))(f"{damage}; rebuilding it from the documents")
+            self.index(warn=warn, rebuild=True)
+            answer = self.chain(on_token).invoke(question)
         answer.timings.index_s = index_s
         answer.timings.total_s = time.perf_counter() - started
         return answer

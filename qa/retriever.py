@@ -17,7 +17,7 @@ from qa.embeddings import MiniLMEmbeddings
 from qa.guard import screen
 from qa.lexical import LexicalIndex
 from qa.models import Chunk, Evidence
-from qa.store import Store, chunk_from_document
+from qa.store import Store
 from qa.terms import content_terms, coverage
 
 RRF_K = 60
@@ -61,9 +61,9 @@ class Retriever:
         depth = self.top_k * 2
         found: dict[tuple[str, int], Chunk] = {}
         scores: dict[tuple[str, int], float] = {}
-        dense = self.store.vectors().similarity_search_by_vector(query_vector, k=depth)
+        dense = self.store.search(query_vector, depth)
         lexical = self.store.fetch(self._lexical.search(question, depth))
-        for ranking in ([chunk_from_document(d.page_content, d.metadata) for d in dense], lexical):
+        for ranking in (dense, lexical):
             for rank, chunk in enumerate(c for c in ranking if self._current(c)):
                 key = (chunk.source, chunk.start)
                 found[key] = chunk

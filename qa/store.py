@@ -14,7 +14,9 @@ Indexing is incremental by content hash. New chunks are written before old ones
 are deleted, and the manifest is replaced atomically last, so a run that dies
 part-way leaves the previous index usable and the next run finishes the job.
 Readers keep only chunks whose file hash matches the manifest, so they never mix
-old and new text.
+old and new text. A store whose files are damaged, or were written by another qa
+version or embedding model, raises StoreDamaged; ``update`` then rebuilds it from
+the documents, which are the source of truth.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from filelock import FileLock, Timeout
 from qa import documents
 from qa.chunking import chunk_text
 from qa.embeddings import MODEL_NAME, MiniLMEmbeddings
-from qa.errors import DocsError, StoreError
+from qa.errors import DocsError, StoreDamaged, StoreError
 from qa.lexical import LexicalIndex
 from qa.models import Chunk, IndexReport
 
@@ -130,12 +132,23 @@ class Store:
     def chunks(self) -> list[Chunk]:
         """Every chunk of the corpus, in file order."""
         if not self.chunks_path.exists():
+            if self.manifest().files:
+                raise self._damaged("the chunk list is missing")
             return []
         try:
-            with self.chunks_path.open(encoding="utf-8") as handle:
-                return [Chunk.model_validate_json(line) for line in handle if line.strip()]
+            lines = self.chunks_path.read_text(encoding="utf-8").split("\n")
         except (OSError, ValueError) as exc:
             raise self._damaged(f"unreadable chunk list ({exc})") from exc
+        chunks = []
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                chunks.append(Chunk.model_validate_json(line))
+            except ValueError as exc:
+                first = str(exc).splitlines()[0]
+                raise self._damaged(f"unreadable chunk list (line {number}: {first})") from exc
+        return chunks
 
     def lexical(self) -> LexicalIndex:
         """The BM25 index of the chunk list, rebuilt and saved if missing or stale."""
@@ -148,17 +161,32 @@ class Store:
             self._save_lexical(index)
         return index
 
+    def search(self, vector: list[float], k: int) -> list[Chunk]:
+        """The k chunks nearest to a query vector, nearest first."""
+        try:
+            found = self.vectors().similarity_search_by_vector(vector, k=k)
+            return [chunk_from_document(d.page_content, d.metadata) for d in found]
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise self._damaged(f"Chroma cannot search it ({exc})") from exc
+
     def fetch(self, ids: Sequence[str]) -> list[Chunk]:
         """The chunks with these ids that Chroma holds, in the order asked."""
         if not ids:
             return []
-        found = self.vectors().get(ids=list(ids), include=["documents", "metadatas"])
-        by_id = {
-            i: chunk_from_document(text, meta)
-            for i, text, meta in zip(
-                found["ids"], found["documents"], found["metadatas"], strict=True
-            )
-        }
+        try:
+            found = self.vectors().get(ids=list(ids), include=["documents", "metadatas"])
+            by_id = {
+                i: chunk_from_document(text, meta)
+                for i, text, meta in zip(
+                    found["ids"], found["documents"], found["metadatas"], strict=True
+                )
+            }
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise self._damaged(f"Chroma cannot read it ({exc})") from exc
         return [by_id[i] for i in ids if i in by_id]
 
     def _identified(self, chunks: Iterable[Chunk]) -> list[tuple[str, Chunk]]:
@@ -172,12 +200,12 @@ class Store:
     def _save_lexical(self, index: LexicalIndex) -> None:
         folder = self._lexical_folder()
         index.save(folder)
-        for old in self.folder.glob("lexical-*"):
+        for old in [*self.folder.glob("lexical-*"), *self.folder.glob(".lexical-*.tmp-*")]:
             if old != folder:
                 shutil.rmtree(old, ignore_errors=True)
 
-    def _damaged(self, why: str) -> StoreError:
-        return StoreError(f"store {self.root} is damaged: {why}; run `qa index --rebuild`")
+    def _damaged(self, why: str) -> StoreDamaged:
+        return StoreDamaged(f"store {self.root} is damaged: {' '.join(why.split())}")
 
     def vectors(self, collection: str | None = None) -> Chroma:
         """A Chroma collection (this corpus's by default), opened once, telemetry off."""
@@ -223,7 +251,20 @@ class Store:
                 return True
             if sha != entry.sha256:
                 return True
+        self.check_vectors(manifest)
         return False
+
+    def check_vectors(self, manifest: Manifest) -> None:
+        """StoreDamaged unless Chroma holds a vector for every indexed chunk."""
+        wanted = sum(entry.chunks for entry in manifest.files.values())
+        try:
+            held = self.vectors()._collection.count()
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise self._damaged(f"Chroma cannot count it ({exc})") from exc
+        if held < wanted:
+            raise self._damaged(f"{wanted - held} of {wanted} chunk vectors are missing")
 
     # -- writing ---------------------------------------------------------
 
@@ -234,12 +275,25 @@ class Store:
     def update(
         self, progress: Progress | None = None, warn: Warn | None = None, rebuild: bool = False
     ) -> IndexReport:
-        """Bring the store in step with the corpus files, holding the store's lock."""
+        """Bring the store in step with the corpus files, holding the store's lock
+        (waiting for another run to finish); a damaged store is rebuilt, with a warning."""
+        say = warn or (lambda _: None)
+        lock = self.lock()
         try:
-            with self.lock():
-                return self._update(progress, warn or (lambda _: None), rebuild)
-        except Timeout as exc:
-            raise StoreError(f"store {self.root} is locked by another qa run") from exc
+            lock.acquire(timeout=0)
+        except Timeout:
+            say(f"waiting for another qa run to finish indexing {self.root}")
+            try:
+                lock.acquire()
+            except Timeout as exc:
+                raise StoreError(f"store {self.root} is locked by another qa run") from exc
+        try:
+            return self._update(progress, say, rebuild)
+        except StoreDamaged as damage:
+            say(f"{damage}; rebuilding it from the documents")
+            return self._update(progress, say, rebuild=True)
+        finally:
+            lock.release()
 
     def _update(self, progress: Progress | None, warn: Warn, rebuild: bool) -> IndexReport:
         started = time.perf_counter()
@@ -288,6 +342,8 @@ class Store:
         if fresh or stale_ids or report.removed or not self.chunks_path.exists():
             self._write_vectors(fresh, stale_ids, progress)
             self._write_chunks(fresh, kept)
+        else:
+            self.check_vectors(manifest)
         self.lexical()
         manifest.files = kept
         manifest.chunk_chars = self.chunk_chars
@@ -335,7 +391,11 @@ class Store:
             shutil.rmtree(self.folder)
         try:
             self.vectors().delete_collection()
-        except StoreError:
+        except Exception:
+            # Chroma cannot open or change its files: start its folder afresh.
+            from chromadb.api.shared_system_client import SharedSystemClient
+
+            SharedSystemClient.clear_system_cache()
             shutil.rmtree(self.root / "chroma", ignore_errors=True)
         self._collections.clear()
 

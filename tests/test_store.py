@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from qa.documents import read_text
-from qa.errors import DocsError, StoreError
+from qa.errors import DocsError, StoreDamaged
 from qa.store import Store
 
 
@@ -87,26 +87,36 @@ def test_empty_docs_folder_is_an_error(workdir: Path) -> None:
         make_store(workdir, workdir / "empty").update()
 
 
-def test_damaged_manifest_is_reported_and_rebuild_recovers(workdir: Path) -> None:
+def test_damaged_manifest_is_rebuilt_by_itself_with_a_warning(workdir: Path) -> None:
     docs = workdir / "docs"
     write(docs / "a.txt", "Alpha is the first letter.")
     store = make_store(workdir, docs)
     store.update()
     store.manifest_path.write_text("{not json", encoding="utf-8")
-    with pytest.raises(StoreError, match=r"damaged.*qa index --rebuild"):
-        store.update()
-    report = store.update(rebuild=True)
+    with pytest.raises(StoreDamaged, match=r"damaged: unreadable manifest"):
+        store.is_stale()
+    warnings: list[str] = []
+    report = store.update(warn=warnings.append)
     assert report.added == 1
-    assert json.loads(store.manifest_path.read_text())["files"]
+    assert warnings == [
+        f"store {store.root} is damaged: unreadable manifest (Expecting property name "
+        "enclosed in double quotes: line 1 column 2 (char 1)); rebuilding it from the documents"
+    ]
+    assert not store.is_stale()
 
 
-def test_manifest_from_another_embedding_model_is_refused(workdir: Path) -> None:
+def test_store_of_another_embedding_model_or_version_is_rebuilt(workdir: Path) -> None:
     docs = workdir / "docs"
     write(docs / "a.txt", "Alpha is the first letter.")
     store = make_store(workdir, docs)
     store.update()
-    raw = json.loads(store.manifest_path.read_text())
-    raw["embedding_model"] = "some-other-model"
-    store.manifest_path.write_text(json.dumps(raw))
-    with pytest.raises(StoreError, match="another qa version or embedding model"):
-        store.is_stale()
+    for field, value in (("embedding_model", "some-other-model"), ("version", 99)):
+        raw = json.loads(store.manifest_path.read_text())
+        raw[field] = value
+        store.manifest_path.write_text(json.dumps(raw))
+        with pytest.raises(StoreDamaged, match="another qa version or embedding model"):
+            store.is_stale()
+        warnings: list[str] = []
+        assert store.update(warn=warnings.append).added == 1
+        assert "rebuilding it from the documents" in warnings[0]
+        assert not store.is_stale()

@@ -1,0 +1,139 @@
+"""Real `qa` processes on one store: killed with SIGKILL part-way, or run at once (slow).
+
+In the crash test, every round rewrites the corpus with a new code word per file, starts `qa index`,
+kills it at a random moment, and checks the store it left: the next `qa ask`
+must work by itself and answer only from the current text, never from an older
+version, and the store must end up exactly in step with the files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from qa import documents
+from qa.evaluate import citation_valid
+from qa.models import Answer
+from qa.store import Store
+
+pytestmark = pytest.mark.slow
+
+QA = [sys.executable, "-c", "from qa.cli import main; main()"]
+FILES = 12
+ROUNDS = 5
+# Small chunks: several embedding batches per run, so kills land between writes.
+SMALL_CHUNKS = {**os.environ, "QA_CHUNK_CHARS": "150"}
+
+
+def write_corpus(docs: Path, version: int) -> None:
+    for i in range(FILES):
+        sentences = [
+            f"Report {i} was revised in round {version}.",
+            f"The code word of report {i} is word{version}x{i}.",
+            *(
+                f"Paragraph {k} of report {i} describes harbour traffic in week {k}."
+                for k in range(40)
+            ),
+        ]
+        (docs / f"report-{i:02d}.txt").write_text(" ".join(sentences) + "\n", encoding="utf-8")
+
+
+def qa(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*QA, *map(str, args)], capture_output=True, text=True, timeout=600, env=SMALL_CHUNKS
+    )
+
+
+def in_step(store: Store, docs: Path) -> None:
+    """The finished store holds exactly the current chunks of every file."""
+    chunks = store.chunks()
+    for chunk in chunks:
+        text = Path(chunk.source).read_text(encoding="utf-8")
+        assert text[chunk.start : chunk.end] == chunk.text
+    stored = store.vectors().get(include=[])["ids"]
+    assert len(stored) == len(chunks) == store.lexical().size
+    assert {c.source for c in chunks} == {str(p) for p in docs.glob("*.txt")}
+
+
+def left_behind(store: Store) -> str:
+    """What the killed run left: how far the manifest and the vectors got."""
+    manifest = store.manifest().files
+    current = {documents.read(Path(p), 10**7).sha256 for p in manifest}
+    done = sum(entry.sha256 in current for entry in manifest.values())
+    hashes = [m["doc_hash"] for m in store.vectors().get(include=["metadatas"])["metadatas"]]
+    new = sum(h in current for h in hashes)
+    return (
+        f"manifest names {done}/{len(manifest)} current files; "
+        f"vectors: {len(hashes) - new} old, {new} current"
+    )
+
+
+def test_index_killed_at_random_points_leaves_a_usable_store(tmp_path: Path) -> None:
+    docs, index = tmp_path / "docs", tmp_path / "index"
+    docs.mkdir()
+    write_corpus(docs, 0)
+    assert qa("index", "--docs", docs, "--store", index).returncode == 0
+    started = time.perf_counter()
+    assert qa("index", "--docs", docs, "--store", index, "--rebuild").returncode == 0
+    full_run = time.perf_counter() - started
+    rng = random.Random(2026)
+    for version in range(1, ROUNDS + 1):
+        write_corpus(docs, version)
+        run = subprocess.Popen(
+            [*QA, "index", "--docs", str(docs), "--store", str(index)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=SMALL_CHUNKS,
+        )
+        delay = rng.uniform(0.5, full_run)
+        time.sleep(delay)
+        run.kill()
+        run.wait()
+        print(f"round {version}: killed after {delay:.1f} s; {left_behind(Store(index, [docs]))}")
+        asked = qa(
+            "ask", "What is the code word of report 7?", "--json", "--docs", docs, "--store", index
+        )
+        assert asked.returncode == 0, asked.stderr
+        answer = Answer.model_validate(json.loads(asked.stdout))
+        assert all(citation_valid(c) for c in answer.citations)
+        assert all(
+            f"round {version}" in c.quote or f"word{version}x" in c.quote for c in answer.citations
+        )
+        if not answer.abstained:
+            assert f"word{version}x7" in answer.answer
+        in_step(Store(index, [docs], chunk_chars=150), docs)
+
+
+def test_two_index_runs_at_once_take_turns_and_ask_waits_for_the_new_text(tmp_path: Path) -> None:
+    docs, index = tmp_path / "docs", tmp_path / "index"
+    docs.mkdir()
+    write_corpus(docs, 0)
+    assert qa("index", "--docs", docs, "--store", index).returncode == 0
+    write_corpus(docs, 1)
+    command = [*QA, "index", "--docs", str(docs), "--store", str(index)]
+    first = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=SMALL_CHUNKS
+    )
+    time.sleep(2.0)
+    second = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=SMALL_CHUNKS
+    )
+    asked = qa(
+        "ask", "What is the code word of report 7?", "--json", "--docs", docs, "--store", index
+    )
+    outcomes = [(run.wait(), run.communicate()[1]) for run in (first, second)]
+    assert [code for code, _ in outcomes] == [0, 0]
+    waited = [err for _, err in outcomes if "waiting for another qa run" in err]
+    assert waited, outcomes
+    assert asked.returncode == 0, asked.stderr
+    answer = Answer.model_validate(json.loads(asked.stdout))
+    assert all(citation_valid(c) for c in answer.citations)
+    assert all("round 1" in c.quote or "word1x" in c.quote for c in answer.citations)
+    in_step(Store(index, [docs], chunk_chars=150), docs)
