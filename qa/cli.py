@@ -283,20 +283,32 @@ def eval_command(
             out.print(f"Report written to {escape(str(out_file))}")
 
 
+def run(args: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code; usage errors (an unknown option, a
+    missing argument) are one line on stderr, like every other error."""
+    try:
+        code = app(args=args, prog_name="qa", standalone_mode=False)
+    except typer.TyperException as exc:  # click's usage errors, as Typer vendors them
+        if state["debug"]:
+            raise
+        context = getattr(exc, "ctx", None)
+        command = context.command_path if context else "qa"
+        message = getattr(exc, "format_message", exc.__str__)()
+        if message:  # none when the help was shown instead (`qa` alone)
+            err.print(f"error: {escape(message)} (see `{command} --help`)")
+        return int(getattr(exc, "exit_code", 2))
+    except typer.Abort:
+        err.print("interrupted")
+        return 130
+    return code if isinstance(code, int) else 0
+
+
 def main() -> None:
     """The console script. It ends with ``os._exit`` once output is flushed, which
     skips 0.3 s of interpreter teardown (freeing the models and modules) on every
     run; every store write is committed when its call returns, so nothing is lost
     (a killed run is safe too, see ``qa.store``)."""
-    try:
-        app()
-        code = 0
-    except SystemExit as done:
-        if done.code is None or isinstance(done.code, int):
-            code = done.code or 0
-        else:
-            err.print(done.code)
-            code = 1
+    code = run()
     for stream in (sys.stdout, sys.stderr):
         with suppress(OSError):  # the reader went away, as with `qa ask … | head -1`
             stream.flush()
