@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from itertools import pairwise
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qa.chunking import LineIndex, chunk_text, sentence_spans, sentences
-from qa.models import Chunk
+from qa.documents import read_text
+from qa.guard import screen
+from qa.models import Chunk, Evidence
+from qa.verifier import cite
 
 # Text built from characters that matter to the splitter: sentence ends, quotes,
 # brackets, newlines, list markers, unicode letters and unicode whitespace.
@@ -240,3 +244,20 @@ def test_line_index_matches_newline_count(text: str) -> None:
     index = LineIndex(text)
     for offset in range(len(text) + 1):
         assert index.line(offset) == line_of(text, offset)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=TEXTS.filter(str.strip), max_chars=MAX_CHARS)
+def test_every_citation_quotes_the_file_at_its_offsets(
+    tmp_path_factory: pytest.TempPathFactory, text: str, max_chars: int
+) -> None:
+    """files → chunks → screened sentences → citations: each quote is the file's own text."""
+    path = tmp_path_factory.mktemp("cite") / "doc.txt"
+    path.write_bytes(text.encode("utf-8"))
+    source = str(path)
+    for chunk in chunk_text(read_text(path), source, "h", max_chars=max_chars):
+        for span in filter(None, map(screen, sentence_spans(chunk))):
+            citation = cite(Evidence(**span.model_dump()))
+            assert citation is not None
+            assert citation.quote == text[citation.start : citation.end] == span.text
+            assert citation.line_start == text.count("\n", 0, citation.start) + 1
