@@ -342,9 +342,9 @@ class Store:
         if fresh or stale_ids or report.removed or not self.chunks_path.exists():
             self._write_vectors(fresh, stale_ids, progress)
             self._write_chunks(fresh, kept)
-        else:
+        else:  # _write_chunks saved a fresh BM25 index; otherwise repair a missing one
             self.check_vectors(manifest)
-        self.lexical()
+            self.lexical()
         manifest.files = kept
         manifest.chunk_chars = self.chunk_chars
         _write_atomic(
