@@ -25,6 +25,7 @@ import json
 import os
 import platform
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -38,11 +39,20 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 SEEDS = ROOT / "seeds"
 BIN = Path(sys.executable).parent
+PARENT_LIMIT_MB = 200
+STEPS = ("cold", "warm", "index", "reindex", "retrieval", "chat_rss_mb")
 QUESTION = "How much is OpenAI's new Pentagon contract worth?"
 
 
 def run(cmd: list[str | Path], stdin: str = "") -> dict[str, Any]:
-    """Run a command; its wall time from start to exit and its peak RSS in MB."""
+    """Run a command; its wall time from start to exit and its peak RSS in MB.
+
+    The kernel's peak RSS for a child starts from this process's RSS when it forks, so
+    this process must stay small: everything that loads qa runs in a child.
+    """
+    own_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if own_mb > PARENT_LIMIT_MB:
+        sys.exit(f"bench: run.py grew to {own_mb:.0f} MB; children's peak RSS would include it")
     with tempfile.TemporaryFile("w+") as feed, tempfile.TemporaryFile("w+") as output:
         feed.write(stdin)
         feed.seek(0)
@@ -57,6 +67,12 @@ def run(cmd: list[str | Path], stdin: str = "") -> dict[str, Any]:
     if status != 0:
         sys.exit(f"bench: {' '.join(map(str, cmd))} failed:\n{text}")
     return {"seconds": seconds, "rss_mb": usage.ru_maxrss / 1024, "output": text}
+
+
+def inproc(step: str, store: Path, docs: Path, questions: Path, repeat: int) -> dict[str, Any]:
+    """A measurement that loads qa in-process (bench/inproc.py), in a child process."""
+    done = run([sys.executable, BENCH / "inproc.py", step, store, docs, questions, str(repeat)])
+    return dict(json.loads(done["output"].splitlines()[-1]))
 
 
 def median(values: list[float]) -> float:
@@ -119,35 +135,8 @@ def cold_ask(work: Path, repeat: int) -> dict[str, Any]:
     }
 
 
-def warm(work: Path, questions: list[str], repeat: int) -> dict[str, Any]:
-    from qa.pipeline import Pipeline
-    from qa.settings import Settings
-
-    pipeline = Pipeline(Settings(docs=[SEEDS], store=work / "seed-store"))
-    pipeline.ask(questions[0])
-    baseline = pipeline.baseline()
-    baseline.ask(questions[0])
-    answer_s, first_token_s, baseline_s = [], [], []
-    for _ in range(repeat):
-        for question in questions:
-            marks: list[float] = []
-            started = time.perf_counter()
-            pipeline.ask(question, on_token=lambda _, m=marks: m.append(time.perf_counter()))
-            answer_s.append(time.perf_counter() - started)
-            if marks:
-                first_token_s.append(marks[0] - started)
-            started = time.perf_counter()
-            baseline.ask(question)
-            baseline_s.append(time.perf_counter() - started)
-    return {
-        "qa_p50_s": median(answer_s),
-        "qa_p95_s": percentile(answer_s, 0.95),
-        "baseline_p50_s": median(baseline_s),
-        "baseline_p95_s": percentile(baseline_s, 0.95),
-        "first_token_p50_s": median(first_token_s),
-        "first_token_p95_s": percentile(first_token_s, 0.95),
-        "answers": len(answer_s),
-    }
+def warm(work: Path, questions: Path, repeat: int) -> dict[str, Any]:
+    return inproc("warm", work / "seed-store", SEEDS, questions, repeat)
 
 
 def indexing(work: Path, corpus: Path, repeat: int) -> dict[str, Any]:
@@ -198,29 +187,20 @@ def reindex(work: Path, corpus: Path, repeat: int) -> dict[str, Any]:
     }
 
 
-def retrieval(work: Path, corpora: dict[str, Path], questions: list[str], repeat: int) -> dict:
-    from qa.retriever import Retriever
-    from qa.store import Store
-
+def retrieval(work: Path, corpora: dict[str, Path], questions: Path, repeat: int) -> dict:
     result = {}
     for label, corpus in corpora.items():
         store = work / f"store-{label}"
         run(qa("index", "--docs", corpus, "--store", store))
-        retriever = Retriever(Store(store, [corpus]), top_k=6, sentences=1)
-        retriever.evidence(questions[0])
-        times = []
-        for _ in range(repeat):
-            for question in questions:
-                started = time.perf_counter()
-                retriever.evidence(question)
-                times.append(time.perf_counter() - started)
+        warm = inproc("retrieval", store, corpus, questions, repeat)
+        asked = json.loads(questions.read_text(encoding="utf-8"))[0]
         cold = [
-            run(qa("ask", questions[0], "--docs", corpus, "--store", store))["seconds"]
+            run(qa("ask", asked, "--docs", corpus, "--store", store))["seconds"]
             for _ in range(repeat)
         ]
         result[label] = {
             "corpus_mb": corpus_mb(corpus),
-            "p50_s": median(times),
+            "p50_s": warm["p50_s"],
             "cold_ask_s": median(cold),
         }
     return result
@@ -344,6 +324,12 @@ def main() -> None:
     parser.add_argument(
         "--scale", type=float, default=1.0, help="shrink the 1/10/50 MB corpora, for a smoke run"
     )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=STEPS,
+        help="run only these steps and keep the other figures from --out",
+    )
     args = parser.parse_args()
     seed_file = args.data / "seed-questions" / "questions.jsonl"
     squad = args.data / "squad2-dev-sample"
@@ -353,29 +339,37 @@ def main() -> None:
     from rich.table import Table
 
     console = Console(stderr=True)
+    args.work.mkdir(parents=True, exist_ok=True)
     seed_questions = [json.loads(line)["question"] for line in seed_file.open(encoding="utf-8")]
     squad_questions = [
         json.loads(line)["question"] for line in (squad / "questions.jsonl").open(encoding="utf-8")
     ][:20]
-    args.work.mkdir(parents=True, exist_ok=True)
+    seed_list, squad_list = args.work / "seed-questions.json", args.work / "squad-questions.json"
+    seed_list.write_text(json.dumps(seed_questions), encoding="utf-8")
+    squad_list.write_text(json.dumps(squad_questions), encoding="utf-8")
     corpora = {
         f"{mb}mb": make_corpus(squad / "corpus", mb * args.scale, args.work / f"corpus-{mb}mb")
         for mb in (1, 10, 50)
     }
-    results: dict[str, Any] = {"machine": machine(), "repeat": args.repeat}
+    results: dict[str, Any] = {}
+    if args.only and args.out.exists():
+        results = json.loads(args.out.read_text(encoding="utf-8"))
+    results.update(machine=machine(), repeat=args.repeat)
     steps = [
         ("cold", "cold one-shot ask", lambda: cold_ask(args.work, args.repeat)),
-        ("warm", "warm answers", lambda: warm(args.work, seed_questions, args.repeat)),
+        ("warm", "warm answers", lambda: warm(args.work, seed_list, args.repeat)),
         ("index", "indexing 10 MB", lambda: indexing(args.work, corpora["10mb"], args.repeat)),
         ("reindex", "re-indexing", lambda: reindex(args.work, corpora["10mb"], args.repeat)),
         (
             "retrieval",
             "retrieval by corpus size",
-            lambda: retrieval(args.work, corpora, squad_questions, args.repeat),
+            lambda: retrieval(args.work, corpora, squad_list, args.repeat),
         ),
         ("chat_rss_mb", "chat memory", lambda: chat_rss(args.work, seed_questions)),
     ]
     for key, title, step in steps:
+        if args.only and key not in args.only:
+            continue
         started = time.perf_counter()
         results[key] = step()
         console.print(f"{title}: done in {time.perf_counter() - started:.0f} s")

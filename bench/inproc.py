@@ -1,0 +1,91 @@
+"""The benchmark's in-process measurements, each run in a child of bench/run.py.
+
+    python bench/inproc.py warm STORE DOCS QUESTIONS.json REPEAT
+    python bench/inproc.py retrieval STORE DOCS QUESTIONS.json REPEAT
+
+Each prints one JSON line of timings. They run apart from bench/run.py so that the
+parent stays small: a child's peak RSS as the kernel reports it (wait4's ru_maxrss)
+starts from the parent's RSS at fork, so a parent holding Gemma would inflate every
+RSS figure measured after it.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def warm(store: Path, docs: Path, questions: list[str], repeat: int) -> dict[str, Any]:
+    """qa's answers and first streamed tokens, then the tutorial recipe's answers.
+
+    The two loops run apart: Gemma keeps the previous prompt's cache, and alternating
+    recipes would make every question re-read its whole prompt, which chat never does.
+    """
+    from qa.pipeline import Pipeline
+    from qa.settings import Settings
+
+    pipeline = Pipeline(Settings(docs=[docs], store=store))
+    pipeline.ask(questions[0])
+    answer_s, first_token_s = [], []
+    for _ in range(repeat):
+        for question in questions:
+            marks: list[float] = []
+            started = time.perf_counter()
+            pipeline.ask(question, on_token=lambda _, m=marks: m.append(time.perf_counter()))
+            answer_s.append(time.perf_counter() - started)
+            if marks:
+                first_token_s.append(marks[0] - started)
+    baseline = pipeline.baseline()
+    baseline.ask(questions[0])
+    baseline_s = []
+    for _ in range(repeat):
+        for question in questions:
+            started = time.perf_counter()
+            baseline.ask(question)
+            baseline_s.append(time.perf_counter() - started)
+    return {
+        "qa_p50_s": statistics.median(answer_s),
+        "qa_p95_s": percentile(answer_s, 0.95),
+        "baseline_p50_s": statistics.median(baseline_s),
+        "baseline_p95_s": percentile(baseline_s, 0.95),
+        "first_token_p50_s": statistics.median(first_token_s),
+        "first_token_p95_s": percentile(first_token_s, 0.95),
+        "answers": len(answer_s),
+        "streamed": len(first_token_s),
+    }
+
+
+def retrieval(store: Path, docs: Path, questions: list[str], repeat: int) -> dict[str, Any]:
+    """Warm hybrid retrieval latency, after one question has loaded everything."""
+    from qa.retriever import Retriever
+    from qa.store import Store
+
+    retriever = Retriever(Store(store, [docs]), top_k=6, sentences=1)
+    retriever.evidence(questions[0])
+    times = []
+    for _ in range(repeat):
+        for question in questions:
+            started = time.perf_counter()
+            retriever.evidence(question)
+            times.append(time.perf_counter() - started)
+    return {"p50_s": statistics.median(times), "p95_s": percentile(times, 0.95)}
+
+
+def main() -> None:
+    step, store, docs, questions, repeat = sys.argv[1:6]
+    measure = {"warm": warm, "retrieval": retrieval}[step]
+    asked = json.loads(Path(questions).read_text(encoding="utf-8"))
+    print(json.dumps(measure(Path(store), Path(docs), asked, int(repeat))))
+
+
+if __name__ == "__main__":
+    main()
