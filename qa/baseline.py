@@ -35,7 +35,7 @@ class Baseline:
         self.store = store
         self.llm = llm
         self.prompt = PromptTemplate.from_file(prompt_file, encoding="utf-8")
-        self.collection = store.name + "-baseline"
+        self.collection = store.collection + "-baseline"
         self._ready = False
 
     def _fingerprint(self) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import SecretStr
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -42,6 +43,34 @@ DocsOpt = Annotated[
 ]
 StoreOpt = Annotated[
     Path | None, typer.Option("--store", help="Store folder. [env: QA_STORE; default: index/]")
+]
+LlmUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--llm-url",
+        help="OpenAI-compatible LLM server, e.g. http://127.0.0.1:8080/v1; key from "
+        "QA_LLM_API_KEY. [env: QA_LLM_URL; default: packaged Gemma, in-process]",
+    ),
+]
+LlmModelOpt = Annotated[
+    str | None,
+    typer.Option("--llm-model", help="Model name for the LLM server. [env: QA_LLM_MODEL]"),
+]
+LlmApiOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--llm-api",
+        help="chat (chat-tuned models) or completions (base models such as the packaged "
+        "Gemma). [env: QA_LLM_API; default: chat]",
+    ),
+]
+ChromaUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--chroma-url",
+        help="Chroma server, e.g. http://127.0.0.1:8000. [env: QA_CHROMA_URL; "
+        "default: Chroma in the store folder]",
+    ),
 ]
 
 CHAT_HELP = """Ask a question and press Enter. Commands:
@@ -73,16 +102,25 @@ def clean_errors() -> Iterator[None]:
         raise typer.Exit(130) from None
 
 
-def settings_from(docs: list[Path] | None, store: Path | None) -> Settings:
-    overrides: dict[str, Any] = {}
-    if docs:
-        overrides["docs"] = docs
-    if store:
-        overrides["store"] = store
+def flags(**given: Any) -> dict[str, Any]:
+    """The settings given as flags (those left out are None or empty)."""
+    return {name: value for name, value in given.items() if value}
+
+
+def settings_from(**given: Any) -> Settings:
     try:
-        return Settings(**overrides)
+        return Settings(**flags(**given))
     except ValueError as exc:
-        raise QAError(f"bad settings: {exc}".splitlines()[0]) from exc
+        raise QAError(f"bad settings: {_first_error(exc)}") from exc
+
+
+def _first_error(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return f"{where}: {first['msg']}"
+    return str(exc).splitlines()[0]
 
 
 def warn(message: str) -> None:
@@ -128,13 +166,14 @@ def index(
     ] = None,
     docs: DocsOpt = None,
     store: StoreOpt = None,
+    chroma_url: ChromaUrlOpt = None,
     rebuild: Annotated[bool, typer.Option(help="Drop the store and re-embed everything.")] = False,
 ) -> None:
     """Index documents into the store (only what changed since last time)."""
     from rich.progress import Progress
 
     with clean_errors():
-        settings = settings_from(paths or docs, store)
+        settings = settings_from(docs=paths or docs, store=store, chroma_url=chroma_url)
         with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
             task = bar.add_task("Embedding chunks", total=None)
 
@@ -150,12 +189,24 @@ def ask(
     question: Annotated[str, typer.Argument(help="The question to answer.")],
     docs: DocsOpt = None,
     store: StoreOpt = None,
+    llm_url: LlmUrlOpt = None,
+    llm_model: LlmModelOpt = None,
+    llm_api: LlmApiOpt = None,
+    chroma_url: ChromaUrlOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Answer one question with its sources."""
     with clean_errors():
         question = check_question(question)
-        answer = prepared(settings_from(docs, store)).ask(question, warn=warn)
+        settings = settings_from(
+            docs=docs,
+            store=store,
+            llm_url=llm_url,
+            llm_model=llm_model,
+            llm_api=llm_api,
+            chroma_url=chroma_url,
+        )
+        answer = prepared(settings).ask(question, warn=warn)
         if as_json:
             fields = {"question", "answer", "abstained", "citations", "timings"}
             out.print_json(json.dumps(answer.model_dump(include=fields)), indent=None)
@@ -178,13 +229,27 @@ def read_question() -> str | None:
 
 
 @app.command()
-def chat(docs: DocsOpt = None, store: StoreOpt = None) -> None:
+def chat(
+    docs: DocsOpt = None,
+    store: StoreOpt = None,
+    llm_url: LlmUrlOpt = None,
+    llm_model: LlmModelOpt = None,
+    llm_api: LlmApiOpt = None,
+    chroma_url: ChromaUrlOpt = None,
+) -> None:
     """Ask questions interactively; answers stream as they are written."""
     from rich.live import Live
     from rich.text import Text
 
     with clean_errors():
-        settings = settings_from(docs, store)
+        settings = settings_from(
+            docs=docs,
+            store=store,
+            llm_url=llm_url,
+            llm_model=llm_model,
+            llm_api=llm_api,
+            chroma_url=chroma_url,
+        )
         runner = prepared(settings)
         out.print("Ask about your documents. /help for commands, Ctrl-D to leave.")
         last: Answer | None = None
@@ -245,6 +310,10 @@ def eval_command(
     file: Annotated[Path, typer.Argument(help="JSONL question set.")],
     docs: DocsOpt = None,
     store: StoreOpt = None,
+    llm_url: LlmUrlOpt = None,
+    llm_model: LlmModelOpt = None,
+    llm_api: LlmApiOpt = None,
+    chroma_url: ChromaUrlOpt = None,
     out_file: Annotated[
         Path | None, typer.Option("--out", help="Write the JSON report here.")
     ] = None,
@@ -257,7 +326,14 @@ def eval_command(
     from rich.progress import Progress
 
     with clean_errors():
-        settings = settings_from(docs, store)
+        settings = settings_from(
+            docs=docs,
+            store=store,
+            llm_url=llm_url,
+            llm_model=llm_model,
+            llm_api=llm_api,
+            chroma_url=chroma_url,
+        )
         questions = load_questions(file)[:limit]
         runner = prepared(settings)
         with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
@@ -281,6 +357,104 @@ def eval_command(
             except OSError as exc:
                 raise QAError(f"cannot write {out_file}: {exc.strerror}") from exc
             out.print(f"Report written to {escape(str(out_file))}")
+
+
+@app.command("config")
+def config_command(
+    docs: DocsOpt = None,
+    store: StoreOpt = None,
+    llm_url: LlmUrlOpt = None,
+    llm_model: LlmModelOpt = None,
+    llm_api: LlmApiOpt = None,
+    chroma_url: ChromaUrlOpt = None,
+) -> None:
+    """Show the effective settings, as qa.toml lines, and where each comes from."""
+    with clean_errors():
+        given = flags(
+            docs=docs,
+            store=store,
+            llm_url=llm_url,
+            llm_model=llm_model,
+            llm_api=llm_api,
+            chroma_url=chroma_url,
+        )
+        settings = settings_from(**given)
+        origins = Settings.origins(**given)
+        for name in Settings.model_fields:
+            out.print(f"{escape(_toml(name, getattr(settings, name)))}  # {escape(origins[name])}")
+
+
+def _toml(name: str, value: object) -> str:
+    """One qa.toml line for a setting (secrets masked, unset ones commented out)."""
+    if value is None:
+        return f"# {name} is not set"
+    if isinstance(value, SecretStr):
+        return f'{name} = "********"'
+    if isinstance(value, list):
+        return f"{name} = [{', '.join(json.dumps(str(v)) for v in value)}]"
+    if isinstance(value, (str, Path)):
+        return f"{name} = {json.dumps(str(value))}"
+    return f"{name} = {value}"
+
+
+@app.command("info")
+def info_command(
+    docs: DocsOpt = None,
+    store: StoreOpt = None,
+    llm_url: LlmUrlOpt = None,
+    llm_model: LlmModelOpt = None,
+    llm_api: LlmApiOpt = None,
+    chroma_url: ChromaUrlOpt = None,
+) -> None:
+    """Show the corpus, what the store holds, the models and their versions."""
+    with clean_errors():
+        settings = settings_from(
+            docs=docs,
+            store=store,
+            llm_url=llm_url,
+            llm_model=llm_model,
+            llm_api=llm_api,
+            chroma_url=chroma_url,
+        )
+        facts = api.info(settings=settings)
+        state = (
+            "up to date"
+            if facts.up_to_date
+            else "changed since the last index run"
+            if facts.indexed
+            else "not indexed yet"
+        )
+        rows = [
+            ("corpus", ", ".join(facts.corpus)),
+            ("store", f"{facts.store} (vectors: {facts.vectors_at})"),
+            ("index", state),
+            ("files", str(facts.files)),
+            ("chunks", str(facts.chunks)),
+            ("vectors", str(facts.vectors)),
+            ("embedding", f"{facts.embedding_model} (ONNX Runtime)"),
+            ("generator", facts.generator),
+            ("versions", ", ".join(f"{k} {v}" for k, v in facts.versions.items())),
+        ]
+        for label, value in rows:
+            out.print(f"{label:<10} {escape(value)}")
+
+
+@app.command("serve-llm")
+def serve_llm(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8080,
+) -> None:
+    """Serve the packaged Gemma over OpenAI-compatible HTTP, for --llm-url."""
+    import time
+
+    from qa.llm import serve
+
+    with clean_errors():
+        url = serve(host, port, settings_from().threads)
+        out.print(f"Serving Gemma 3 270M at {url} (completions and chat); Ctrl-C stops it.")
+        out.print(f"Use it with: qa chat --llm-url {url} --llm-api completions")
+        while True:
+            time.sleep(3600)
 
 
 def run(args: list[str] | None = None) -> int:

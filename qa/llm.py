@@ -4,6 +4,7 @@ LangChain ``LLM`` that can stream."""
 from __future__ import annotations
 
 import queue
+import socket
 import threading
 from collections.abc import Iterator
 from functools import cache
@@ -35,8 +36,7 @@ def model_path() -> Path:
     return Path(target)
 
 
-@cache
-def _server(path: str, threads: int) -> Any:
+def _params(path: str, threads: int) -> Any:
     try:
         import xllamacpp
     except ImportError as exc:
@@ -58,10 +58,45 @@ def _server(path: str, threads: int) -> Any:
     params.n_ctx_checkpoints = 0
     params.cpuparams.n_threads = threads
     params.cpuparams_batch.n_threads = threads
+    return params
+
+
+def _start(params: Any) -> Any:
+    import xllamacpp
+
     try:
         return xllamacpp.Server(params)
     except Exception as exc:
-        raise ModelError(f"cannot load {path}: {exc}") from exc
+        raise ModelError(f"cannot load {params.model.path}: {exc}") from exc
+
+
+@cache
+def _server(path: str, threads: int) -> Any:
+    return _start(_params(path, threads))
+
+
+def serve(host: str, port: int, threads: int) -> str:
+    """Serve the packaged Gemma over OpenAI-compatible HTTP (llama.cpp's server, in
+    this process, until it exits); the base URL for ``--llm-url``."""
+    with socket.socket() as probe:  # llama.cpp only says "Failed to init server"
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ModelError(f"cannot serve on {host}:{port}: {exc.strerror}") from exc
+    params = _params(str(model_path()), threads)
+    params.hostnames = [host]
+    params.port = port
+    params.n_parallel = 2  # two requests at once: one user's answer need not wait for another's
+    params.n_ctx = CONTEXT_TOKENS * params.n_parallel  # the slots share the context
+    server = _start(params)
+    address = str(server.listening_address)
+    if not address.startswith("http"):
+        raise ModelError(f"cannot serve on {host}:{port}: {address or 'the port is taken?'}")
+    _serving.append(server)
+    return address.rstrip("/") + "/v1"
+
+
+_serving: list[Any] = []  # keeps the HTTP server alive for as long as the process runs
 
 
 class LlamaCppLLM(LLM):

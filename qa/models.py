@@ -103,3 +103,19 @@ class IndexReport(BaseModel):
             f"{self.removed} removed, {self.unchanged} unchanged, {len(self.skipped)} skipped; "
             f"{self.chunks} chunks in {self.seconds:.1f}s"
         )
+
+
+class StoreInfo(BaseModel):
+    """What a store holds for one corpus, for ``qa info``."""
+
+    corpus: list[str]
+    store: str
+    vectors_at: str
+    indexed: bool
+    up_to_date: bool
+    files: int = 0
+    chunks: int = 0
+    vectors: int = 0
+    embedding_model: str = ""
+    generator: str = ""
+    versions: dict[str, str] = Field(default_factory=dict)

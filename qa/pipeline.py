@@ -47,17 +47,36 @@ def check_question(question: str) -> str:
     return question
 
 
+def make_llm(settings: Settings) -> BaseLLM:
+    """The LLM server the settings name, else the packaged Gemma in-process."""
+    if settings.llm_url:
+        from qa.remote import ServerLLM
+
+        return ServerLLM(
+            base_url=settings.llm_url,
+            model=settings.llm_model,
+            api=settings.llm_api,
+            api_key=settings.llm_api_key,
+            timeout=settings.llm_timeout,
+            retries=settings.llm_retries,
+            max_tokens=settings.max_answer_tokens,
+        )
+    return LlamaCppLLM(threads=settings.threads, max_tokens=settings.max_answer_tokens)
+
+
 class Pipeline:
     """Everything needed to answer questions about one corpus, loaded once."""
 
     def __init__(self, settings: Settings, llm: BaseLLM | None = None) -> None:
         self.settings = settings
         self.store = Store(
-            settings.store, settings.docs, settings.chunk_chars, settings.max_file_bytes
+            settings.store,
+            settings.docs,
+            settings.chunk_chars,
+            settings.max_file_bytes,
+            settings.chroma_url,
         )
-        self.llm = llm or LlamaCppLLM(
-            threads=settings.threads, max_tokens=settings.max_answer_tokens
-        )
+        self.llm = llm or make_llm(settings)
         self.reader = Reader(self.llm, settings.prompts / "answer.txt")
         self._retriever: Retriever | None = None
         self._baseline: Baseline | None = None

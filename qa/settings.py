@@ -1,25 +1,37 @@
-"""One settings object: defaults < ``qa.toml`` < ``QA_*`` environment < flags."""
+"""One settings object. Each value comes from the first of: flags (keyword
+arguments), ``QA_*`` environment variables, ``qa.toml`` in the working folder,
+``qa.toml`` in the user config folder (``~/.config/qa`` on Linux), defaults."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    EnvSettingsSource,
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
 
+PROJECT_CONFIG = Path("qa.toml")
+
+
+def user_config() -> Path:
+    """The user's qa.toml (``$XDG_CONFIG_HOME/qa/qa.toml``, or the platform's place)."""
+    import typer
+
+    return Path(typer.get_app_dir("qa")) / "qa.toml"
+
 
 class Settings(BaseSettings):
     """Where the documents and store live, and the knobs of each pipeline step."""
 
-    model_config = SettingsConfigDict(env_prefix="QA_", toml_file="qa.toml", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix="QA_", extra="forbid")
 
     docs: Annotated[list[Path], NoDecode] = Field(
         default_factory=lambda: [Path("seeds")],
@@ -39,6 +51,27 @@ class Settings(BaseSettings):
     )
     max_answer_tokens: int = Field(32, ge=1, description="Generation limit for the reader.")
     threads: int = Field(max(1, min(4, os.cpu_count() or 1)), ge=1, description="LLM threads.")
+    llm_url: str | None = Field(
+        None,
+        description="OpenAI-compatible server (e.g. http://127.0.0.1:8080/v1); "
+        "unset: the packaged Gemma, in-process.",
+    )
+    llm_model: str = Field("default", description="Model name sent to the LLM server.")
+    llm_api: Literal["chat", "completions"] = Field(
+        "chat",
+        description="The server's endpoint: chat (chat-tuned models) or completions "
+        "(base models such as the packaged Gemma).",
+    )
+    llm_api_key: SecretStr | None = Field(
+        None, description="API key for the LLM server (set QA_LLM_API_KEY; never shown)."
+    )
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the LLM server.")
+    llm_retries: int = Field(2, ge=0, description="Retries on connection errors, 429 and 5xx.")
+    chroma_url: str | None = Field(
+        None,
+        description="Chroma server (e.g. http://127.0.0.1:8000); "
+        "unset: Chroma in the store folder.",
+    )
 
     @field_validator("docs", mode="before")
     @classmethod
@@ -56,4 +89,24 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, PROJECT_CONFIG),
+            TomlConfigSettingsSource(settings_cls, user_config()),
+        )
+
+    @classmethod
+    def origins(cls, **overrides: Any) -> dict[str, str]:
+        """Where each setting's value comes from, for ``qa config``."""
+        layers = [
+            ("flag", overrides),
+            ("env", EnvSettingsSource(cls)()),
+            (str(PROJECT_CONFIG), TomlConfigSettingsSource(cls, PROJECT_CONFIG)()),
+            (str(user_config()), TomlConfigSettingsSource(cls, user_config())()),
+        ]
+        found = {}
+        for name in cls.model_fields:
+            source = next((where for where, values in layers if name in values), "default")
+            found[name] = f"env QA_{name.upper()}" if source == "env" else source
+        return found

@@ -2,13 +2,15 @@
 
 Layout under the store folder::
 
-    chroma/                 Chroma's persistent client (vectors + chunk text)
+    chroma/                 Chroma's persistent client (vectors + chunk text),
+                            unless a Chroma server holds them (``chroma_url``)
     corpora/<name>/         one folder per corpus (a set of root paths)
         manifest.json       files indexed, with size, mtime and sha256
         chunks.jsonl        every chunk, with its offsets
         lexical-<stamp>/    BM25 index of chunks.jsonl (qa.lexical); the stamp is
                             chunks.jsonl's inode, size and mtime, so a stale one
                             is never read and a missing one is rebuilt
+    store-id                with a Chroma server: this store's id in collection names
 
 Indexing is incremental by content hash. New chunks are written before old ones
 are deleted, and the manifest is replaced atomically last, so a run that dies
@@ -26,6 +28,7 @@ import json
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -39,7 +42,7 @@ from qa.chunking import chunk_text
 from qa.embeddings import MODEL_NAME, MiniLMEmbeddings
 from qa.errors import DocsError, StoreDamaged, StoreError
 from qa.lexical import LexicalIndex
-from qa.models import Chunk, IndexReport
+from qa.models import Chunk, IndexReport, StoreInfo
 
 if TYPE_CHECKING:
     from langchain_chroma import Chroma
@@ -89,12 +92,18 @@ class Store:
     """One corpus in one store folder."""
 
     def __init__(
-        self, root: Path, corpus: Sequence[Path], chunk_chars: int = 600, max_file_bytes: int = 0
+        self,
+        root: Path,
+        corpus: Sequence[Path],
+        chunk_chars: int = 600,
+        max_file_bytes: int = 0,
+        chroma_url: str | None = None,
     ) -> None:
         self.root = root
         self.corpus = list(corpus)
         self.chunk_chars = chunk_chars
         self.max_file_bytes = max_file_bytes or 20_000_000
+        self.chroma_url = chroma_url
         self.name = corpus_name(self.corpus)
         self.folder = root / "corpora" / self.name
         self._collections: dict[str, Chroma] = {}
@@ -169,7 +178,7 @@ class Store:
         except StoreError:
             raise
         except Exception as exc:
-            raise self._damaged(f"Chroma cannot search it ({exc})") from exc
+            raise self._failure(exc, "Chroma cannot search it") from exc
 
     def fetch(self, ids: Sequence[str]) -> list[Chunk]:
         """The chunks with these ids that Chroma holds, in the order asked."""
@@ -186,7 +195,7 @@ class Store:
         except StoreError:
             raise
         except Exception as exc:
-            raise self._damaged(f"Chroma cannot read it ({exc})") from exc
+            raise self._failure(exc, "Chroma cannot read it") from exc
         return [by_id[i] for i in ids if i in by_id]
 
     def _identified(self, chunks: Iterable[Chunk]) -> list[tuple[str, Chunk]]:
@@ -207,9 +216,34 @@ class Store:
     def _damaged(self, why: str) -> StoreDamaged:
         return StoreDamaged(f"store {self.root} is damaged: {' '.join(why.split())}")
 
+    def _failure(self, exc: Exception, doing: str) -> StoreError:
+        """A Chroma error: the server out of reach (StoreError, nothing to rebuild)
+        or a damaged store."""
+        if self.chroma_url and _unreachable(exc):
+            return StoreError(f"cannot reach the Chroma server at {self.chroma_url} ({_said(exc)})")
+        return self._damaged(f"{doing} ({exc})")
+
+    @property
+    def collection(self) -> str:
+        """This corpus's Chroma collection. A server is shared, so there the name also
+        carries the store folder's own id: each store gets collections of its own."""
+        return f"{self.name}-{self._store_id()}" if self.chroma_url else self.name
+
+    def _store_id(self) -> str:
+        path = self.root / "store-id"
+        with suppress(FileNotFoundError):
+            return path.read_text(encoding="utf-8").strip()
+        self.root.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".store-id-{uuid.uuid4().hex}")
+        draft.write_text(uuid.uuid4().hex[:12] + "\n", encoding="utf-8")
+        with suppress(FileExistsError):  # another run made one first: use theirs
+            os.link(draft, path)
+        draft.unlink()
+        return path.read_text(encoding="utf-8").strip()
+
     def vectors(self, collection: str | None = None) -> Chroma:
         """A Chroma collection (this corpus's by default), opened once, telemetry off."""
-        name = collection or self.name
+        name = collection or self.collection
         if name not in self._collections:
             self._collections[name] = self._open(name)
         return self._collections[name]
@@ -219,11 +253,13 @@ class Store:
         from chromadb.config import Settings as ChromaSettings
         from langchain_chroma import Chroma
 
+        settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
         try:
-            client = chromadb.PersistentClient(
-                path=str(self.root / "chroma"),
-                settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
-            )
+            if self.chroma_url:
+                client = chromadb.HttpClient(settings=settings, **server_address(self.chroma_url))
+            else:
+                folder = str(self.root / "chroma")
+                client = chromadb.PersistentClient(path=folder, settings=settings)
             return Chroma(
                 collection_name=collection,
                 embedding_function=MiniLMEmbeddings(),
@@ -231,7 +267,7 @@ class Store:
                 collection_metadata={"hnsw:space": "cosine"},
             )
         except Exception as exc:
-            raise self._damaged(f"Chroma cannot open it ({exc})") from exc
+            raise self._failure(exc, "Chroma cannot open it") from exc
 
     def is_stale(self) -> bool:
         """Whether any file was added, changed or removed since the last index run."""
@@ -257,14 +293,33 @@ class Store:
     def check_vectors(self, manifest: Manifest) -> None:
         """StoreDamaged unless Chroma holds a vector for every indexed chunk."""
         wanted = sum(entry.chunks for entry in manifest.files.values())
+        held = self._count()
+        if held < wanted:
+            raise self._damaged(f"{wanted - held} of {wanted} chunk vectors are missing")
+
+    def info(self) -> StoreInfo:
+        """Counts and state of this corpus's index, without loading any model."""
+        manifest = self.manifest()
+        indexed = self.exists()
+        return StoreInfo(
+            corpus=[str(r) for r in self.corpus],
+            store=str(self.root),
+            vectors_at=f"Chroma server {self.chroma_url}" if self.chroma_url else "local Chroma",
+            indexed=indexed,
+            up_to_date=indexed and not self.is_stale(),
+            files=len(manifest.files),
+            chunks=sum(e.chunks for e in manifest.files.values()),
+            vectors=self._count() if indexed else 0,
+            embedding_model=manifest.embedding_model,
+        )
+
+    def _count(self) -> int:
         try:
-            held = self.vectors()._collection.count()
+            return int(self.vectors()._collection.count())
         except StoreError:
             raise
         except Exception as exc:
-            raise self._damaged(f"Chroma cannot count it ({exc})") from exc
-        if held < wanted:
-            raise self._damaged(f"{wanted - held} of {wanted} chunk vectors are missing")
+            raise self._failure(exc, "Chroma cannot count it") from exc
 
     # -- writing ---------------------------------------------------------
 
@@ -364,17 +419,22 @@ class Store:
             return
         vectors = self.vectors()
         batch = 128
-        for first in range(0, len(fresh), batch):
-            part = fresh[first : first + batch]
-            vectors.add_texts(
-                texts=[c.text for c in part],
-                metadatas=[_metadata(c) for c in part],
-                ids=[_chunk_id(c.source, c.doc_hash, c.index) for c in part],
-            )
-            if progress:
-                progress(first + len(part), len(fresh))
-        for first in range(0, len(stale_ids), 1000):
-            vectors.delete(ids=stale_ids[first : first + 1000])
+        try:
+            for first in range(0, len(fresh), batch):
+                part = fresh[first : first + batch]
+                vectors.add_texts(
+                    texts=[c.text for c in part],
+                    metadatas=[_metadata(c) for c in part],
+                    ids=[_chunk_id(c.source, c.doc_hash, c.index) for c in part],
+                )
+                if progress:
+                    progress(first + len(part), len(fresh))
+            for first in range(0, len(stale_ids), 1000):
+                vectors.delete(ids=stale_ids[first : first + 1000])
+        except Exception as exc:
+            if self.chroma_url and _unreachable(exc):
+                raise self._failure(exc, "") from exc
+            raise
 
     def _write_chunks(self, fresh: list[Chunk], kept: dict[str, FileEntry]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -391,13 +451,50 @@ class Store:
             shutil.rmtree(self.folder)
         try:
             self.vectors().delete_collection()
-        except Exception:
+        except Exception as exc:
+            if self.chroma_url:
+                if _unreachable(exc):
+                    raise self._failure(exc, "") from exc
+                self._collections.clear()  # nothing to delete on the server
+                return
             # Chroma cannot open or change its files: start its folder afresh.
             from chromadb.api.shared_system_client import SharedSystemClient
 
             SharedSystemClient.clear_system_cache()
             shutil.rmtree(self.root / "chroma", ignore_errors=True)
         self._collections.clear()
+
+
+def server_address(url: str) -> dict[str, Any]:
+    """chromadb.HttpClient's arguments for a URL such as http://127.0.0.1:8000."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise StoreError(f"bad Chroma server URL {url!r}; expected http://HOST:PORT")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 8000)
+    except ValueError as exc:
+        raise StoreError(f"bad Chroma server URL {url!r}; expected http://HOST:PORT") from exc
+    return {"host": parts.hostname, "port": port, "ssl": parts.scheme == "https"}
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether an exception (or its cause) is a network failure, not damage."""
+    import httpx
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (httpx.TransportError, ConnectionError, TimeoutError)):
+            return True
+        if "Could not connect to tenant" in str(seen) or "Connection refused" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _said(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 
 def _names(roots: Iterable[Path]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,11 +17,13 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 @pytest.fixture(autouse=True)
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A temp working folder holding seeds/, with QA_* pointing into it."""
+    """A temp working folder holding seeds/, with the store and the user config folder
+    in it, and no QA_* variables from the outside."""
     shutil.copytree(REPO / "seeds", tmp_path / "seeds")
     monkeypatch.chdir(tmp_path)
-    for name in ("QA_DOCS", "QA_STORE", "QA_TOP_K", "QA_MIN_COVERAGE", "QA_MIN_SIMILARITY"):
-        monkeypatch.delenv(name, raising=False)
+    for name in [n for n in os.environ if n.startswith("QA_")]:
+        monkeypatch.delenv(name)
     monkeypatch.setenv("QA_STORE", str(tmp_path / "index"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     yield tmp_path
     api._pipelines.clear()

@@ -30,7 +30,7 @@ def llm(monkeypatch: pytest.MonkeyPatch) -> ScriptedLLM:
 
 def test_every_command_has_help_text() -> None:
     commands = get_command(app).commands  # type: ignore[attr-defined]
-    assert set(commands) == {"index", "ask", "chat", "eval"}
+    assert set(commands) == {"index", "ask", "chat", "eval", "config", "info", "serve-llm"}
     for name, command in commands.items():
         assert command.help, name
         result = runner.invoke(app, [name, "--help"])

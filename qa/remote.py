@@ -1,0 +1,227 @@
+"""Any OpenAI-compatible server (llama.cpp's server, vLLM, Ollama's /v1, hosted APIs)
+as a LangChain ``LLM``, so the reader, verifier and abstention rules stay the same
+whatever model answers.
+
+``api="chat"`` sends the prompt as one user message to /chat/completions, for
+chat-tuned models. ``api="completions"`` sends it as is to /completions, for base
+models such as the packaged Gemma, which a chat template only confuses.
+
+The official ``openai`` client does the HTTP: timeouts, and retries with backoff on
+connection errors, 408, 429 and 5xx, which are safe because a greedy completion
+can be asked again. A stream is retried only until its first token arrives.
+Every failure becomes a one-line ``ModelError`` naming the server; the API key
+is never part of a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Literal
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models.llms import LLM
+from langchain_core.outputs import Generation, GenerationChunk, LLMResult
+from pydantic import PrivateAttr, SecretStr
+
+from qa.errors import ModelError
+
+if TYPE_CHECKING:
+    import openai
+
+GRAMMAR_FIELD = "grammar"  # llama.cpp's name; vLLM and Ollama ignore unknown fields
+
+
+class ServerLLM(LLM):
+    """Greedy completions from an OpenAI-compatible server."""
+
+    base_url: str
+    model: str
+    api: Literal["chat", "completions"] = "chat"
+    api_key: SecretStr | None = None
+    timeout: float = 60.0
+    retries: int = 2
+    max_tokens: int = 32
+    _client: openai.OpenAI | None = PrivateAttr(default=None)
+    _grammar: bool = PrivateAttr(default=True)
+
+    @property
+    def _llm_type(self) -> str:
+        return "openai-compatible"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"base_url": self.base_url, "model": self.model}
+
+    def client(self) -> openai.OpenAI:
+        if self._client is None:
+            import openai
+
+            key = self.api_key.get_secret_value() if self.api_key else "none"
+            self._client = openai.OpenAI(
+                base_url=self.base_url, api_key=key, timeout=self.timeout, max_retries=self.retries
+            )
+        return self._client
+
+    def _request(self, prompt: str, stop: list[str] | None, grammar: str | None) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": self.max_tokens,
+            "temperature": 0.0,
+        }
+        if self.api == "chat":
+            request.update(messages=[{"role": "user", "content": prompt}], logprobs=True)
+        else:
+            request.update(prompt=prompt, logprobs=1)
+        if stop:
+            request["stop"] = stop[:4]  # the OpenAI API takes at most four
+        if grammar:
+            request["extra_body"] = {GRAMMAR_FIELD: grammar}
+        return request
+
+    def _generate(
+        self,
+        prompts: list[str],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> LLMResult:
+        """Completions with each token's log-probability; ``grammar=`` constrains the
+        output where the server takes a GBNF grammar (llama.cpp). A server that
+        rejects the grammar gets no constrained request again: the reader then
+        works from the free answer alone."""
+        import openai
+
+        grammar = kwargs.get("grammar")
+        nothing = [Generation(text="", generation_info={"logprobs": []})]
+        generations = []
+        for prompt in prompts:
+            if grammar and not self._grammar:
+                generations.append(nothing)
+                continue
+            try:
+                reply = self._call_server(self._request(prompt, stop, grammar))
+            except openai.BadRequestError:  # only raised for a request with a grammar
+                self._grammar = False
+                generations.append(nothing)
+                continue
+            text, logprobs = _choice(reply, self.base_url, self.api)
+            generations.append([Generation(text=text, generation_info={"logprobs": logprobs})])
+        return LLMResult(generations=generations)
+
+    def _call_server(self, request: dict[str, Any], stream: bool = False) -> Any:
+        """The server's reply. A 400 for a request with a grammar is left to the caller
+        (the server may not take grammars); every other failure becomes ModelError."""
+        import openai
+
+        client = self.client()
+        endpoint = client.chat.completions if self.api == "chat" else client.completions
+        try:
+            return endpoint.create(**request, stream=stream)
+        except openai.BadRequestError as exc:
+            if "extra_body" in request:
+                raise
+            raise self._error(exc) from exc
+        except (openai.OpenAIError, ValueError) as exc:  # ValueError: a body that is not JSON
+            raise self._error(exc) from exc
+
+    def _error(self, exc: Exception) -> ModelError:
+        import openai
+
+        where = f"the LLM server at {self.base_url}"
+        if isinstance(exc, openai.APITimeoutError):
+            why = f"{where} did not answer within {self.timeout:g} s"
+        elif isinstance(exc, openai.APIConnectionError):
+            cause = exc.__cause__ or exc
+            why = f"cannot reach {where} ({' '.join(str(cause).split()) or type(cause).__name__})"
+        elif isinstance(exc, openai.AuthenticationError):
+            why = f"{where} refused the API key (HTTP 401); set QA_LLM_API_KEY"
+        elif isinstance(exc, openai.NotFoundError):
+            why = f"{where} has no model {self.model!r} or no {self.api} endpoint (HTTP 404)"
+        elif isinstance(exc, openai.APIStatusError):
+            why = f"{where} answered HTTP {exc.status_code}: {_message(exc)}"
+        else:
+            why = f"{where} sent a malformed response ({' '.join(str(exc).split())[:200]})"
+        return ModelError(why)
+
+    def _call(
+        self,
+        prompt: str,
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> str:
+        return self._generate([prompt], stop, run_manager, **kwargs).generations[0][0].text
+
+    def _stream(
+        self,
+        prompt: str,
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[GenerationChunk]:
+        import openai
+
+        stream = self._call_server(self._request(prompt, stop, None), stream=True)
+        streamed = False
+        try:
+            for event in stream:
+                if not getattr(event, "choices", None):
+                    continue
+                choice = event.choices[0]
+                if self.api == "chat":
+                    token = (choice.delta.content if choice.delta else None) or ""
+                else:
+                    token = choice.text or ""
+                if not token:
+                    continue
+                logprobs = _token_logprobs(choice.logprobs)
+                chunk = GenerationChunk(text=token, generation_info={"logprobs": logprobs})
+                if run_manager:
+                    run_manager.on_llm_new_token(token, chunk=chunk)
+                streamed = True
+                yield chunk
+        except openai.OpenAIError as exc:
+            raise self._error(exc) from exc
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise self._error(exc) from exc
+        if not streamed:  # LangChain wants at least one chunk
+            yield GenerationChunk(text="")
+
+
+def _choice(reply: Any, where: str, api: str) -> tuple[str, list[float]]:
+    """The first choice's text and token log-probabilities, or ModelError."""
+    try:
+        choice = reply.choices[0]
+        text = choice.message.content if api == "chat" else choice.text
+        if not isinstance(text, str):
+            raise TypeError(f"the text is {text!r}")
+    except (AttributeError, IndexError, TypeError) as exc:
+        raise ModelError(
+            f"the LLM server at {where} sent a malformed response ({exc})".splitlines()[0]
+        ) from exc
+    return text, _token_logprobs(choice.logprobs)
+
+
+def _token_logprobs(logprobs: Any) -> list[float]:
+    """Per-token log-probabilities, in the chat shape (``content``), the completions
+    shape (``token_logprobs``), or llama.cpp's completions shape (``content`` again);
+    none when the server sends none."""
+    if logprobs is None:
+        return []
+    try:
+        if getattr(logprobs, "token_logprobs", None):
+            return [float(v) for v in logprobs.token_logprobs if v is not None]
+        content = getattr(logprobs, "content", None) or []
+        return [float(t["logprob"] if isinstance(t, dict) else t.logprob) for t in content]
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return []
+
+
+def _message(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        text = inner.get("message", inner) if isinstance(inner, dict) else inner
+    else:
+        text = getattr(exc, "message", "") or str(exc)
+    return " ".join(str(text).split())[:200]

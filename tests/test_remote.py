@@ -1,0 +1,210 @@
+"""The OpenAI-compatible LLM client against a scripted HTTP server on 127.0.0.1:
+what each way of failing looks like, retries, the API key, streaming."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from qa.cli import run
+from qa.errors import ModelError
+from qa.remote import ServerLLM
+
+KEY = "sk-test-secret-123"
+
+
+def reply(text: str) -> dict[str, Any]:
+    return {
+        "id": "x",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "m",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": text},
+                "logprobs": {"content": [{"token": text, "logprob": -0.25, "bytes": None}]},
+            }
+        ],
+    }
+
+
+class Script:
+    """Answers for the next requests, in order: (status, body) or a callable."""
+
+    def __init__(self) -> None:
+        self.answers: list[tuple[int, Any]] = []
+        self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, Script]]:
+    script = Script()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            script.requests.append(body)
+            script.headers.append({k.lower(): v for k, v in self.headers.items()})
+            status, answer = script.answers.pop(0) if script.answers else (200, reply("ok"))
+            if status == 0:  # a stream of server-sent events
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                for event in answer:
+                    self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+                self.wfile.write(b"data: [DONE]\n\n")
+                return
+            data = answer.encode() if isinstance(answer, str) else json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1", script
+    httpd.shutdown()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def llm(url: str, **options: Any) -> ServerLLM:
+    return ServerLLM(base_url=url, model="m", api_key=KEY, **{"retries": 0, **options})
+
+
+def test_answer_with_logprobs_and_key(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.answers.append((200, reply("$200 million")))
+    result = llm(url).generate(["Question?"], stop=["\n"])
+    generation = result.generations[0][0]
+    assert generation.text == "$200 million"
+    assert generation.generation_info == {"logprobs": [-0.25]}
+    assert script.headers[0]["authorization"] == f"Bearer {KEY}"
+    sent = script.requests[0]
+    assert sent["messages"] == [{"role": "user", "content": "Question?"}]
+    assert (sent["model"], sent["temperature"], sent["stop"], sent["logprobs"]) == (
+        "m",
+        0.0,
+        ["\n"],
+        True,
+    )
+
+
+def test_connection_refused() -> None:
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    with pytest.raises(ModelError, match=r"^cannot reach the LLM server at http://127\.0\.0\.1"):
+        llm(url).invoke("Question?")
+
+
+def test_timeout() -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/v1"
+        with pytest.raises(ModelError) as caught:
+            llm(url, timeout=0.5).invoke("Question?")
+    assert str(caught.value) == f"the LLM server at {url} did not answer within 0.5 s"
+
+
+def test_server_errors_are_retried(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.answers += [(503, {"error": {"message": "busy"}}), (500, "oops"), (200, reply("yes"))]
+    assert llm(url, retries=2).invoke("Question?") == "yes"
+    assert len(script.requests) == 3
+
+
+def test_server_error_after_retries(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.answers += [(500, {"error": {"message": "model crashed"}})] * 2
+    with pytest.raises(ModelError) as caught:
+        llm(url, retries=1).invoke("Question?")
+    assert str(caught.value) == f"the LLM server at {url} answered HTTP 500: model crashed"
+
+
+def test_bad_key_is_never_shown(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.answers.append((401, {"error": {"message": f"invalid key {KEY}"}}))
+    with pytest.raises(ModelError) as caught:
+        llm(url).invoke("Question?")
+    assert str(caught.value) == (
+        f"the LLM server at {url} refused the API key (HTTP 401); set QA_LLM_API_KEY"
+    )
+    assert KEY not in repr(llm(url))
+
+
+def test_unknown_model(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.answers.append((404, {"error": {"message": "no such model"}}))
+    with pytest.raises(ModelError, match=r"has no model 'm' or no chat endpoint \(HTTP 404\)$"):
+        llm(url).invoke("Question?")
+
+
+@pytest.mark.parametrize("body", [{"unexpected": 1}, {"choices": []}, "not json at all"])
+def test_malformed_reply(server: tuple[str, Script], body: Any) -> None:
+    url, script = server
+    script.answers.append((200, body))
+    with pytest.raises(ModelError, match=r"^the LLM server at .* sent a malformed response"):
+        llm(url).invoke("Question?")
+
+
+def test_grammar_rejected_once_then_not_sent(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.answers.append((400, {"error": {"message": "Unrecognized request argument: grammar"}}))
+    model = llm(url)
+    assert model.invoke("Question?", grammar='root ::= "a"') == ""
+    assert model.invoke("Question?", grammar='root ::= "a"') == ""
+    assert model.invoke("Question?") == "ok"
+    assert [("grammar" in r) for r in script.requests] == [True, False]
+
+
+def test_stream(server: tuple[str, Script]) -> None:
+    url, script = server
+    events = [
+        {
+            "id": "x",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": "m",
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {"content": piece},
+                    "logprobs": {"content": [{"token": piece, "logprob": -1.0, "bytes": None}]},
+                    "finish_reason": None,
+                }
+            ],
+        }
+        for piece in ["$200", " million"]
+    ]
+    script.answers.append((0, events))
+    assert list(llm(url).stream("Question?")) == ["$200", " million"]
+    assert script.requests[0]["stream"] is True
+
+
+def test_cli_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """The CLI turns an unreachable server into one line and exit 1 (the index is built
+    first, so the real embedder runs; the LLM is what fails)."""
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    code = run(["ask", "How much is the contract worth?", "--llm-url", url])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.err.splitlines()[-1].startswith(f"error: cannot reach the LLM server at {url}")
+    assert "Traceback" not in captured.err

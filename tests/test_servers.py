@@ -1,0 +1,201 @@
+"""qa against real servers on 127.0.0.1: llama.cpp's server (`qa serve-llm`, the
+packaged Gemma) and a Chroma server (`chroma run`), each started here and stopped
+after the module."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import qa
+from qa.cli import run
+from qa.evaluate import citation_valid
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow
+BIN = Path(sys.executable).parent
+QUESTION = "How much is OpenAI's new Pentagon contract worth?"
+EVAL_SET = REPO / "tests" / "golden" / "seed_questions.jsonl"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start(command: list[str], ready: str, log: Path) -> subprocess.Popen[bytes]:
+    """Start a server and wait until its health URL answers 200 (60 s at most)."""
+    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"{command[0]} exited: {log.read_text(errors='replace')[-2000:]}")
+        try:
+            with urllib.request.urlopen(ready, timeout=2) as response:
+                if response.status == 200:
+                    return process
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    pytest.fail(f"{command[0]} did not come up: {log.read_text(errors='replace')[-2000:]}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="module")
+def llm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("llm") / "serve-llm.log"
+    process = start(
+        [str(BIN / "qa"), "serve-llm", "--port", str(port)],
+        f"http://127.0.0.1:{port}/health",
+        log,
+    )
+    yield f"http://127.0.0.1:{port}/v1"
+    stop(process)
+
+
+@pytest.fixture(scope="module")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    folder = tmp_path_factory.mktemp("chroma")
+    process = start(
+        [
+            str(BIN / "chroma"),
+            "run",
+            "--path",
+            str(folder),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        f"http://127.0.0.1:{port}/api/v2/heartbeat",
+        folder / "chroma.log",
+    )
+    yield f"http://127.0.0.1:{port}"
+    stop(process)
+
+
+def served(llm_url: str, **more: object) -> qa.Settings:
+    return qa.configure(llm_url=llm_url, llm_api="completions", **more)
+
+
+def assert_checked(answer: qa.Answer) -> None:
+    for citation in answer.citations:
+        assert citation_valid(citation), citation
+
+
+def test_ask_through_the_llm_server_matches_in_process(
+    llm_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run(["ask", QUESTION, "--llm-url", llm_url, "--llm-api", "completions"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    golden = (REPO / "tests" / "golden" / "ask_seed.txt").read_text(encoding="utf-8")
+    assert captured.out == golden
+
+
+def test_answers_stream_through_the_llm_server(llm_url: str) -> None:
+    tokens: list[str] = []
+    answer = qa.ask(
+        "Which defence software supplier could OpenAI end up competing with?",
+        settings=served(llm_url),
+        on_token=tokens.append,
+    )
+    assert len(tokens) >= 2
+    assert "Palantir" in "".join(tokens)
+    assert answer.answer == "Palantir [1]"
+    assert_checked(answer)
+
+
+def test_chat_through_the_llm_server(
+    llm_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{QUESTION}\nWho won the 1998 World Cup?\n"))
+    code = run(["chat", "--llm-url", llm_url, "--llm-api", "completions"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "$200 million [1]" in captured.out
+    assert "I can't find that in the documents." in captured.out
+
+
+def test_chat_endpoint_keeps_the_same_checks(llm_url: str) -> None:
+    """Through /chat/completions the base Gemma is wrapped in a chat template it was not
+    tuned for; whatever it says, the answer is a checked quote or an abstention."""
+    answer = qa.ask(QUESTION, settings=qa.configure(llm_url=llm_url, llm_api="chat"))
+    assert answer.abstained or answer.citations
+    assert_checked(answer)
+
+
+def test_eval_through_both_servers(
+    llm_url: str, chroma_url: str, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = workdir / "report.json"
+    servers = ["--llm-url", llm_url, "--llm-api", "completions", "--chroma-url", chroma_url]
+    code = run(["eval", str(EVAL_SET), "--out", str(out), *servers])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    summary = json.loads(out.read_text())["summary"]
+    assert summary["questions"] == 18
+    assert summary["citation_validity"] in (1.0, None)
+    assert summary["ungrounded_answers"] in (0.0, None)
+    assert summary["abstention_accuracy"] >= 5 / 6
+    assert summary["answer_accuracy"] >= 4 / 12
+
+
+def test_index_ask_and_reindex_through_the_chroma_server(
+    chroma_url: str, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    docs = workdir / "mine"
+    docs.mkdir()
+    note = docs / "note.txt"
+    note.write_text("The office cat is called Biscuit. She sleeps all day.\n", encoding="utf-8")
+    (docs / "other.txt").write_text("The kettle is in the kitchen.\n", encoding="utf-8")
+    flags = ["--docs", str(docs), "--chroma-url", chroma_url]
+    assert run(["index", *flags]) == 0
+    assert "2 added" in capsys.readouterr().out
+    assert run(["index", *flags]) == 0
+    assert "0 added, 0 updated, 0 removed, 2 unchanged" in capsys.readouterr().out
+
+    settings = qa.configure(docs=docs, chroma_url=chroma_url)
+    assert "Biscuit" in qa.ask("What is the office cat called?", settings=settings).answer
+    note.write_text("The office cat is called Pepper. She sleeps all day.\n", encoding="utf-8")
+    assert run(["index", *flags]) == 0
+    assert "0 added, 1 updated, 0 removed, 1 unchanged" in capsys.readouterr().out
+    answer = qa.ask("What is the office cat called?", settings=settings)
+    assert "Pepper" in answer.answer
+    assert_checked(answer)
+
+    assert run(["info", *flags]) == 0
+    shown = capsys.readouterr().out
+    assert f"vectors: Chroma server {chroma_url}" in shown
+    assert "vectors    2\n" in shown
+    assert not (workdir / "index" / "chroma").exists()  # nothing went to a local Chroma
+
+
+def test_chroma_server_out_of_reach(capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    assert run(["index", "--chroma-url", url]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot reach the Chroma server at {url}")
+    assert len(err.splitlines()) == 1
