@@ -88,7 +88,8 @@ def _citation(doc: Document) -> Citation:
     source = Path(doc.metadata["source"])
     start = int(doc.metadata["start_index"])
     end = start + len(doc.page_content)
-    lines = LineIndex(documents.read_text(source))
+    text = documents.read_text(source)
+    lines = LineIndex(text)
     return Citation(
         source=documents.display_path(source),
         start=start,
@@ -96,4 +97,5 @@ def _citation(doc: Document) -> Citation:
         line_start=lines.line(start),
         line_end=lines.line(end - 1),
         quote=doc.page_content,
+        page=documents.page(source, text, start),
     )

@@ -142,11 +142,12 @@ def show_citation(number: int, citation: Citation, full: bool = False) -> None:
         if citation.line_start == citation.line_end
         else f"{citation.line_start}-{citation.line_end}"
     )
+    where = f" p. {citation.page}" if citation.page else f":{lines}"
     quote = " ".join(citation.quote.split())
     if not full and len(quote) > 160:
         quote = quote[:157] + "..."
     out.print(
-        f"[{number}] {escape(citation.source)}:{lines} "
+        f"[{number}] {escape(citation.source)}{where} "
         f"(chars {citation.start}-{citation.end})\n    “{escape(quote)}”"
     )
 

@@ -1,7 +1,9 @@
 """Find the corpus files and read their exact text.
 
-Text is decoded from bytes without newline translation, so character offsets
-computed here are offsets into exactly what a reader of the file sees.
+Plain text is decoded from bytes without newline translation, so character
+offsets computed here are offsets into exactly what a reader of the file sees;
+PDF, HTML and DOCX files are read through ``qa.formats``, and offsets refer to
+the text extracted from them.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ import hashlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
+from qa import formats
 from qa.errors import DocsError
 
-SUFFIXES = (".txt", ".md")
+SUFFIXES = formats.SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,7 @@ class Skipped(Exception):
 
 
 def discover(roots: Iterable[Path]) -> list[FileState]:
-    """List the .txt and .md files under the roots, sorted, without following symlinked dirs."""
+    """List the readable files under the roots, sorted, without following symlinked dirs."""
     found: dict[Path, FileState] = {}
     for root in roots:
         if not root.exists():
@@ -76,27 +80,38 @@ def _walk(root: Path) -> Iterable[Path]:
 
 
 def read(path: Path, max_bytes: int) -> Document:
-    """Read one file as UTF-8 text, or raise Skipped saying why it is left out."""
+    """Read one file's text, or raise Skipped saying why it is left out."""
     try:
         if path.stat().st_size > max_bytes:
             raise Skipped(f"larger than {max_bytes} bytes")
         data = path.read_bytes()
     except OSError as exc:
         raise Skipped(f"unreadable ({exc.strerror})") from exc
-    if b"\x00" in data[:8192]:
-        raise Skipped("binary file")
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise Skipped(f"not UTF-8 (byte {exc.start})") from exc
+        text = formats.extract(path.suffix.lower(), data)
+    except formats.Unreadable as why:
+        raise Skipped(str(why)) from why
     if not text.strip():
-        raise Skipped("empty")
+        raise Skipped("empty" if not data.strip() else "no text in it")
     return Document(path, text, hashlib.sha256(data).hexdigest())
 
 
 def read_text(path: Path) -> str:
-    """The current text of a file, for checking quotes against it."""
-    return path.read_bytes().decode("utf-8")
+    """The current text of a file, for checking quotes against it (OSError, or
+    formats.Unreadable, a ValueError, when it can no longer be read)."""
+    stat = path.stat()
+    return _text(path, stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _text(path: Path, size: int, mtime_ns: int) -> str:
+    """Extraction is slow for large PDFs; size and mtime tell when to do it again."""
+    return formats.extract(path.suffix.lower(), path.read_bytes())
+
+
+def page(path: Path | str, text: str, offset: int) -> int | None:
+    """The page of a PDF that holds the character at offset; None for other files."""
+    return formats.page_of(text, offset) if str(path).lower().endswith(".pdf") else None
 
 
 def display_path(path: Path) -> str:

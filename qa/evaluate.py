@@ -138,7 +138,7 @@ def token_f1(answer: str, golds: Iterable[str]) -> float:
 def citation_valid(citation: Citation) -> bool:
     try:
         text = documents.read_text(Path(citation.source))
-    except (OSError, UnicodeDecodeError):
+    except (OSError, ValueError):
         return False
     return text[citation.start : citation.end] == citation.quote
 

@@ -41,6 +41,7 @@ class Citation(BaseModel):
     line_start: int
     line_end: int
     quote: str
+    page: int | None = None  # PDFs: the page the quote starts on
 
 
 class Signals(BaseModel):

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from langchain_chroma import Chroma
 
 FORMAT_VERSION = 1
+KINDS = "/".join(s.lstrip(".") for s in documents.SUFFIXES)  # txt/md/pdf/html/htm/docx
 Progress = Callable[[int, int], None]
 Warn = Callable[[str], None]
 
@@ -354,7 +355,7 @@ class Store:
         started = time.perf_counter()
         found = documents.discover(self.corpus)
         if not found:
-            raise DocsError("no .txt or .md files in " + _names(self.corpus))
+            raise DocsError(f"no {KINDS} files in " + _names(self.corpus))
         if rebuild:
             self._drop()
         manifest = self.manifest()
@@ -386,7 +387,7 @@ class Store:
             else:
                 report.added += 1
         if not kept:
-            raise DocsError("no readable .txt or .md files in " + _names(self.corpus))
+            raise DocsError(f"no readable {KINDS} files in " + _names(self.corpus))
         stale_ids = [
             _chunk_id(src, entry.sha256, i)
             for src, entry in manifest.files.items()

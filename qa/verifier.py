@@ -134,7 +134,7 @@ def cite(item: Evidence) -> Citation | None:
     """A citation for an evidence sentence, only if the file still holds the quote."""
     try:
         text = documents.read_text(Path(item.source))
-    except (OSError, UnicodeDecodeError):
+    except (OSError, ValueError):
         return None
     if text[item.start : item.end] != item.text:
         return None
@@ -145,6 +145,7 @@ def cite(item: Evidence) -> Citation | None:
         line_start=item.line_start,
         line_end=item.line_end,
         quote=item.text,
+        page=documents.page(item.source, text, item.start),
     )
 
 

@@ -86,7 +86,7 @@ def test_empty_docs_folder_is_an_error(workdir: Path) -> None:
     (workdir / "empty").mkdir()
     result = runner.invoke(app, ["index", "empty"])
     assert result.exit_code == 1
-    assert result.stderr == "error: no .txt or .md files in empty\n"
+    assert result.stderr == "error: no txt/md/pdf/html/htm/docx files in empty\n"
 
 
 def test_malformed_eval_file_names_the_line(workdir: Path) -> None:

@@ -47,9 +47,10 @@ def test_discover_finds_txt_and_md_recursively_sorted(tmp_path: Path) -> None:
 
 def test_discover_ignores_other_suffixes(tmp_path: Path) -> None:
     root = tmp_path / "docs"
-    for name in ("keep.txt", "a.pdf", "b.html", "c.txt.bak", "d.markdown", "noext", "e.rst"):
+    for name in ("keep.txt", "a.PDF", "b.html", "c.txt.bak", "d.markdown", "noext", "e.rst"):
         write(root / name, "text")
-    assert found([root]) == [(root / "keep.txt").resolve()]
+    kept = [(root / name).resolve() for name in ("a.PDF", "b.html", "keep.txt")]
+    assert found([root]) == kept
 
 
 def test_discover_ignores_hidden_files_and_folders(tmp_path: Path) -> None:
@@ -79,8 +80,8 @@ def test_discover_accepts_a_file_root_and_merges_duplicates(tmp_path: Path) -> N
 
 
 def test_discover_file_root_with_other_suffix_yields_nothing(tmp_path: Path) -> None:
-    pdf = write(tmp_path / "doc.pdf", "text")
-    assert found([pdf]) == []
+    other = write(tmp_path / "doc.rst", "text")
+    assert found([other]) == []
 
 
 def test_discover_missing_root_raises_docs_error(tmp_path: Path) -> None:
