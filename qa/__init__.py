@@ -1,7 +1,7 @@
 """qa: offline question answering over a folder of documents, with citations
 that quote the exact text supporting each answer."""
 
-from qa.api import ask, configure, evaluate_file, index, info
+from qa.api import as_chain, as_retriever, ask, configure, evaluate_file, index, info
 from qa.errors import (
     DocsError,
     EvalFileError,
@@ -28,6 +28,8 @@ __all__ = [
     "StoreError",
     "StoreInfo",
     "Timings",
+    "as_chain",
+    "as_retriever",
     "ask",
     "configure",
     "evaluate_file",

@@ -1,4 +1,5 @@
-"""The Python API: ``ask``, ``index``, ``evaluate_file`` and ``info``.
+"""The Python API: ``ask``, ``index``, ``evaluate_file`` and ``info``, and
+``as_retriever`` and ``as_chain`` for composing qa with other LangChain code.
 
 Pipelines are cached per settings, so a program that asks many questions loads
 the models and opens the store once.
@@ -10,6 +11,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from langchain_core.runnables import Runnable
+
+from qa import interop
 from qa.evaluate import EvalReport, EvalResult, evaluate, load_questions
 from qa.models import Answer, IndexReport, StoreInfo
 from qa.pipeline import Pipeline, TokenSink
@@ -110,3 +114,25 @@ def info(*, settings: Settings | None = None) -> StoreInfo:
         except PackageNotFoundError:
             continue
     return facts
+
+
+def as_retriever(
+    docs: Sequence[str | Path] | str | Path | None = None,
+    store: str | Path | None = None,
+    *,
+    settings: Settings | None = None,
+    k: int | None = None,
+) -> interop.QARetriever:
+    """A LangChain retriever over the store: the k best chunks (top_k by default) as
+    Documents whose metadata locates them in their files."""
+    return interop.retriever_for(pipeline(settings or configure(docs, store)), k)
+
+
+def as_chain(
+    docs: Sequence[str | Path] | str | Path | None = None,
+    store: str | Path | None = None,
+    *,
+    settings: Settings | None = None,
+) -> Runnable[str, Answer]:
+    """A LangChain runnable from a question to its checked ``Answer``, as ``ask`` gives."""
+    return interop.chain_for(pipeline(settings or configure(docs, store)))

@@ -8,7 +8,10 @@ from collections.abc import Iterator
 
 from qa.models import Chunk, Span
 
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|\n\s*\n|\n(?=\s*(?:[-*#>]|\d+[.)])\s)")
+# A form feed is a page break (qa.formats): no sentence or chunk runs across one.
+_SENTENCE_END = re.compile(
+    r"[.!?…]+[\"'”’)\]]*(?=\s)|\n\s*\n|\f|\n(?=\s*(?:[-*#>]|\d+[.)])\s)"
+)
 _ABBREVIATION = re.compile(
     r"(?:\b(?:[A-Za-z]\.)+|\b(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|Inc|Ltd|Co|Corp|vs|etc|e\.g|i\.e|"
     r"No|Fig|Vol|approx|Gen|Gov|Sen|Rep|Mt|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.)$"
@@ -74,7 +77,11 @@ def chunk_text(text: str, source: str, doc_hash: str, max_chars: int = 600) -> l
     first = 0
     while first < len(pieces):
         last = first
-        while last + 1 < len(pieces) and pieces[last + 1][1] - pieces[first][0] <= max_chars:
+        while (
+            last + 1 < len(pieces)
+            and pieces[last + 1][1] - pieces[first][0] <= max_chars
+            and "\f" not in text[pieces[last][1] : pieces[last + 1][0]]
+        ):
             last += 1
         start, end = pieces[first][0], pieces[last][1]
         chunks.append(
@@ -93,6 +100,7 @@ def chunk_text(text: str, source: str, doc_hash: str, max_chars: int = 600) -> l
             last > first
             and last + 1 < len(pieces)
             and pieces[last + 1][1] - pieces[last][0] <= max_chars
+            and "\f" not in text[pieces[last][1] : pieces[last + 1][0]]
         )
         first = last if overlap_fits else last + 1
     return chunks

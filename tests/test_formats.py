@@ -122,3 +122,17 @@ def test_real_model_answers_from_a_pdf(docs: Path) -> None:
     assert answer.answer == "340 people [1]", answer.reason
     assert answer.citations[0].page == 2
     assert citation_valid(answer.citations[0])
+
+
+def test_no_chunk_or_sentence_runs_across_a_page_break() -> None:
+    from qa.chunking import chunk_text, sentence_spans
+
+    text = "First page, first line\nends here\fSecond page starts. It goes on.\fThird."
+    chunks = chunk_text(text, "r.pdf", "h", max_chars=600)
+    assert [c.text for c in chunks] == [
+        "First page, first line\nends here",
+        "Second page starts. It goes on.",
+        "Third.",
+    ]
+    for chunk in chunks:
+        assert all("\f" not in s.text for s in sentence_spans(chunk))

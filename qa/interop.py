@@ -1,0 +1,59 @@
+"""qa inside other LangChain code: the store as a ``BaseRetriever``, and the whole
+pipeline (retrieve, read, verify) as a runnable from a question to an ``Answer``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from qa import documents
+from qa.models import Answer, Chunk
+from qa.pipeline import Pipeline
+
+
+class QARetriever(BaseRetriever):
+    """The best chunks for a query (hybrid dense + BM25), indexing first when the
+    documents changed. Each Document's metadata says where its text sits in its file:
+    source, start, end, line_start, line_end, and page for PDFs."""
+
+    pipeline: Any  # a qa.pipeline.Pipeline (not a pydantic type)
+    k: int = 6
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        runner: Pipeline = self.pipeline
+        runner.refresh()
+        retriever = runner.retriever
+        chunks = retriever.chunks(query, retriever.embeddings.embed_query(query))
+        return [_document(chunk) for chunk in chunks[: self.k]]
+
+
+def _document(chunk: Chunk) -> Document:
+    path = Path(chunk.source)
+    metadata: dict[str, Any] = {
+        "source": documents.display_path(path),
+        "start": chunk.start,
+        "end": chunk.end,
+        "line_start": chunk.line_start,
+        "line_end": chunk.line_end,
+    }
+    is_pdf = path.suffix.lower() == ".pdf"
+    page = documents.page(path, documents.read_text(path), chunk.start) if is_pdf else None
+    if page is not None:
+        metadata["page"] = page
+    return Document(page_content=chunk.text, metadata=metadata)
+
+
+def retriever_for(pipeline: Pipeline, k: int | None = None) -> QARetriever:
+    return QARetriever(pipeline=pipeline, k=k or pipeline.settings.top_k)
+
+
+def chain_for(pipeline: Pipeline) -> Runnable[str, Answer]:
+    """Question in, checked ``Answer`` out: the same path as ``qa.ask``."""
+    return RunnableLambda(pipeline.ask, name="qa")
