@@ -322,9 +322,13 @@ def eval_command(
     baseline: Annotated[
         bool, typer.Option(help="Also run the LangChain tutorial RAG recipe, side by side.")
     ] = False,
+    html_file: Annotated[
+        Path | None,
+        typer.Option("--html", help="Write a self-contained HTML report here (charts, sources)."),
+    ] = None,
 ) -> None:
     """Answer a question set and score it (accuracy, F1, abstention, citations, latency)."""
-    from rich.progress import Progress
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     with clean_errors():
         settings = settings_from(
@@ -337,15 +341,31 @@ def eval_command(
         )
         questions = load_questions(file)[:limit]
         runner = prepared(settings)
-        with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
-            task = bar.add_task("Evaluating", total=len(questions) * (2 if baseline else 1))
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[accuracy]}"),
+        )
+        with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+            recipes = [("qa", runner.ask)] + (
+                [("baseline", runner.baseline().ask)] if baseline else []
+            )
+            reports = []
+            for name, answer in recipes:
+                task = bar.add_task(name, total=len(questions), accuracy="")
+                scored: list[bool] = []
 
-            def tick(result: EvalResult) -> None:
-                bar.advance(task)
+                def tick(result: EvalResult, task: Any = task, scored: list[bool] = scored) -> None:
+                    if result.correct is not None:
+                        scored.append(result.correct)
+                    right = sum(scored)
+                    shown = f"right {right}/{len(scored)}" if scored else ""
+                    bar.update(task, advance=1, accuracy=shown)
 
-            report = evaluate(questions, runner.ask, tick)
-            if baseline:
-                report.baseline = evaluate(questions, runner.baseline().ask, tick)
+                reports.append(evaluate(questions, answer, tick))
+            report = reports[0]
+            report.baseline = reports[1] if baseline else None
         out.print(
             summary_table(report.summary, report.baseline.summary if report.baseline else None)
         )
@@ -358,6 +378,14 @@ def eval_command(
             except OSError as exc:
                 raise QAError(f"cannot write {out_file}: {exc.strerror}") from exc
             out.print(f"Report written to {escape(str(out_file))}")
+        if html_file:
+            from qa.report import render_html
+
+            try:
+                html_file.write_text(render_html(report, file.name), encoding="utf-8")
+            except OSError as exc:
+                raise QAError(f"cannot write {html_file}: {exc.strerror}") from exc
+            out.print(f"HTML report written to {escape(str(html_file))}")
 
 
 @app.command("config")
