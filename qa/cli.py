@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import SecretStr
@@ -20,17 +21,20 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from qa import api
+from qa import api, documents
 from qa.errors import QAError
 from qa.evaluate import EvalResult, EvalSummary, evaluate, load_questions
 from qa.models import Answer, Citation
 from qa.pipeline import Pipeline, check_question
 from qa.settings import Settings
 
+if TYPE_CHECKING:
+    from rich.markdown import Markdown
+
 app = typer.Typer(
     help="Answer questions about a folder of documents, offline, with checked citations.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 out = Console(highlight=False, soft_wrap=True)
@@ -73,8 +77,9 @@ ChromaUrlOpt = Annotated[
     ),
 ]
 
-CHAT_HELP = """Ask a question and press Enter. Commands:
+CHAT_HELP = """Ask a question and press Enter (arrow keys recall earlier questions). Commands:
   /sources   show the full quotes behind the last answer
+  /docs      list the documents and their chunks
   /help      this text
   /quit      leave (Ctrl-D works too)"""
 
@@ -152,6 +157,35 @@ def show_citation(number: int, citation: Citation, full: bool = False) -> None:
     )
 
 
+def show_docs(runner: Pipeline) -> None:
+    files = runner.store.manifest().files
+    for source, entry in files.items():
+        out.print(f"{escape(documents.display_path(Path(source)))}  ({entry.chunks} chunks)")
+    total = sum(entry.chunks for entry in files.values())
+    out.print(f"{len(files)} documents, {total} chunks")
+
+
+def answer_markdown(answer: Answer) -> Markdown:
+    """The answer and its sources as Markdown, for a terminal; every character of the
+    answer and quotes is escaped, so what shows is exactly what the file holds."""
+    from rich.markdown import Markdown
+
+    lines = [f"**{_md(answer.answer)}**"]
+    for number, citation in enumerate(answer.citations, 1):
+        where = f" p. {citation.page}" if citation.page else f":{citation.line_start}"
+        lines += [
+            "",
+            f"{number}. `{citation.source}{where}` (chars {citation.start}-{citation.end})",
+            "",
+            f"   > {_md(' '.join(citation.quote.split()))}",
+        ]
+    return Markdown("\n".join(lines))
+
+
+def _md(text: str) -> str:
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|>~<])", r"\\\1", text)
+
+
 def show_answer(answer: Answer) -> None:
     out.print(escape(answer.answer))
     if answer.citations:
@@ -219,8 +253,13 @@ def read_question() -> str | None:
     """One line from the user: a prompt with history on a terminal, plain stdin otherwise."""
     if sys.stdin.isatty():
         from prompt_toolkit import PromptSession
+        from prompt_toolkit.history import FileHistory
 
-        session: PromptSession[str] = state.setdefault("session", PromptSession())
+        if "session" not in state:
+            saved = Path(typer.get_app_dir("qa")) / "chat-history"
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            state["session"] = PromptSession(history=FileHistory(str(saved)))
+        session: PromptSession[str] = state["session"]
         try:
             return session.prompt("? ")
         except EOFError:
@@ -269,6 +308,9 @@ def chat(
                 for number, citation in enumerate(last.citations if last else [], 1):
                     show_citation(number, citation, full=True)
                 continue
+            if line == "/docs":
+                show_docs(runner)
+                continue
             if line.startswith("/"):
                 out.print(f"Unknown command {escape(line)}; /help lists them.")
                 continue
@@ -286,7 +328,10 @@ def chat(
                         raise
                     err.print(f"error: {escape(str(exc))}")
                     continue
-            show_answer(last)
+            if out.is_terminal:
+                out.print(answer_markdown(last))
+            else:
+                show_answer(last)
             out.print()
 
 
@@ -503,6 +548,8 @@ def run(args: list[str] | None = None) -> int:
     except typer.Abort:
         err.print("interrupted")
         return 130
+    except SystemExit as done:  # --show-completion and --install-completion end this way
+        return done.code if isinstance(done.code, int) else 0
     return code if isinstance(code, int) else 0
 
 

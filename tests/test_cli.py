@@ -6,13 +6,14 @@ The generator is scripted here; the store and embedder are real.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from qa import QuestionError
+from qa import Answer, QuestionError
 from qa.cli import app
 from tests.fakes import ScriptedLLM
 
@@ -171,3 +172,43 @@ def test_eval_baseline_runs_side_by_side(llm: ScriptedLLM, workdir: Path) -> Non
     assert theirs["answer"] == "$200 million."
     assert report["baseline"]["summary"]["citations"] == 3
     assert report["baseline"]["summary"]["citation_validity"] == 1.0
+
+
+def test_chat_lists_the_documents(llm: ScriptedLLM) -> None:
+    result = runner.invoke(app, ["chat"], input="/docs\n/quit\n")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert re.fullmatch(r"seeds/openai-dod-microsoft\.txt  \(\d+ chunks\)", lines[1])
+    assert re.fullmatch(r"1 documents, \d+ chunks", lines[2])
+
+
+def test_markdown_answer_shows_quotes_exactly() -> None:
+    from rich.console import Console
+
+    from qa.cli import answer_markdown
+    from qa.models import Citation
+
+    quote = "Costs fell *sharply* to $5_000 [est.] in 2024 (see #3) - a `record` > 2023."
+    answer = Answer(
+        question="q",
+        answer="$5_000 [1]",
+        abstained=False,
+        citations=[
+            Citation(source="r.pdf", start=0, end=9, line_start=1, line_end=1, quote=quote, page=4)
+        ],
+    )
+    console = Console(record=True, width=200, color_system=None)
+    console.print(answer_markdown(answer))
+    shown = console.export_text()
+    assert "$5_000 [1]" in shown
+    assert quote in shown
+    assert "r.pdf p. 4 (chars 0-9)" in shown
+
+
+def test_shell_completion_script(capsys: pytest.CaptureFixture[str]) -> None:
+    from qa.cli import run
+
+    assert run(["--show-completion", "bash"]) == 0
+    script = capsys.readouterr().out
+    assert "_QA_COMPLETE=complete_bash" in script
+    assert script.rstrip().endswith("complete -o default -F _qa_completion qa")

@@ -84,8 +84,13 @@ def test_write_error_is_one_line(workdir: Path, capsys: pytest.CaptureFixture[st
 def test_chromium_renders_the_report(evaluated: BeautifulSoup, workdir: Path) -> None:
     png = workdir / "report.png"
     subprocess.run(
-        [str(CHROMIUM), *chromium_flags(workdir), f"--screenshot={png}", "--window-size=1000,1400"]
-        + [(workdir / "report.html").as_uri()],
+        [
+            str(CHROMIUM),
+            *chromium_flags(workdir),
+            f"--screenshot={png}",
+            "--window-size=1000,1400",
+            (workdir / "report.html").as_uri(),
+        ],
         check=True,
         capture_output=True,
         timeout=120,
