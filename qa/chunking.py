@@ -67,9 +67,36 @@ def _pieces(text: str, max_chars: int) -> Iterator[tuple[int, int]]:
         yield from _trimmed(text, start, end)
 
 
-def chunk_text(text: str, source: str, doc_hash: str, max_chars: int = 600) -> list[Chunk]:
-    """Pack whole sentences into chunks of about max_chars, overlapping by one sentence."""
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+
+
+def heading_trails(text: str) -> list[tuple[int, str]]:
+    """(offset, "Title > Section > Subsection") at each Markdown ATX heading."""
+    trail: list[tuple[int, str]] = []
+    found = []
+    for match in _HEADING.finditer(text):
+        level = len(match.group(1))
+        trail = [(lvl, title) for lvl, title in trail if lvl < level] + [(level, match.group(2))]
+        found.append((match.start(), " > ".join(title for _, title in trail)))
+    return found
+
+
+def chunk_text(
+    text: str, source: str, doc_hash: str, max_chars: int = 600, markdown: bool = False
+) -> list[Chunk]:
+    """Pack whole sentences into chunks of about max_chars, overlapping by one sentence.
+    No chunk runs across a page break, or in Markdown across a heading; there each
+    chunk carries the headings it sits under as its context."""
     lines = LineIndex(text)
+    trails = heading_trails(text) if markdown else []
+    trail_starts = [offset for offset, _ in trails]
+    sections = set(trail_starts)
+
+    def breaks(piece: int) -> bool:
+        """Whether a chunk must end before this piece: a page break or a heading."""
+        start = pieces[piece][0]
+        return start in sections or "\f" in text[pieces[piece - 1][1] : start]
+
     pieces = list(_pieces(text, max_chars))
     chunks: list[Chunk] = []
     first = 0
@@ -78,7 +105,7 @@ def chunk_text(text: str, source: str, doc_hash: str, max_chars: int = 600) -> l
         while (
             last + 1 < len(pieces)
             and pieces[last + 1][1] - pieces[first][0] <= max_chars
-            and "\f" not in text[pieces[last][1] : pieces[last + 1][0]]
+            and not breaks(last + 1)
         ):
             last += 1
         start, end = pieces[first][0], pieces[last][1]
@@ -92,16 +119,27 @@ def chunk_text(text: str, source: str, doc_hash: str, max_chars: int = 600) -> l
                 text=text[start:end],
                 doc_hash=doc_hash,
                 index=len(chunks),
+                context=_context(trails, trail_starts, start, end),
             )
         )
         overlap_fits = (
             last > first
             and last + 1 < len(pieces)
             and pieces[last + 1][1] - pieces[last][0] <= max_chars
-            and "\f" not in text[pieces[last][1] : pieces[last + 1][0]]
+            and not breaks(last + 1)
         )
         first = last if overlap_fits else last + 1
     return chunks
+
+
+def _context(trails: list[tuple[int, str]], starts: list[int], start: int, end: int) -> str:
+    """The heading trail in force where the chunk starts (or the first one inside it)."""
+    if not trails:
+        return ""
+    at = bisect.bisect_right(starts, start) - 1
+    if at < 0:
+        at = 0 if starts[0] < end else -1
+    return trails[at][1] if at >= 0 else ""
 
 
 def sentence_spans(chunk: Span) -> list[Span]:

@@ -19,7 +19,8 @@ from qa.pipeline import Pipeline
 class QARetriever(BaseRetriever):
     """The best chunks for a query (hybrid dense + BM25), indexing first when the
     documents changed. Each Document's metadata says where its text sits in its file:
-    source, start, end, line_start, line_end, and page for PDFs."""
+    source, start, end, line_start, line_end, page for PDFs, and headings (the
+    Markdown heading trail above the chunk) where there is one."""
 
     pipeline: Any  # a qa.pipeline.Pipeline (not a pydantic type)
     k: int = 6
@@ -47,6 +48,8 @@ def _document(chunk: Chunk) -> Document:
     page = documents.page(path, documents.read_text(path), chunk.start) if is_pdf else None
     if page is not None:
         metadata["page"] = page
+    if chunk.context:
+        metadata["headings"] = chunk.context
     return Document(page_content=chunk.text, metadata=metadata)
 
 

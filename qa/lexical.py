@@ -37,7 +37,7 @@ class LexicalIndex:
         if not chunks:
             return cls(None, [])
         bm25 = bm25s.BM25()
-        bm25.index([term_list(c.text) for _, c in chunks], show_progress=False)
+        bm25.index([term_list(c.searchable) for _, c in chunks], show_progress=False)
         return cls(bm25, [i for i, _ in chunks])
 
     @classmethod

@@ -17,10 +17,17 @@ class Span(BaseModel):
 
 
 class Chunk(Span):
-    """A retrieval unit stored in the index."""
+    """A retrieval unit stored in the index. ``context`` is the Markdown heading trail
+    above it ("Setup > Linux"): embedded and searched with the text, never quoted."""
 
     doc_hash: str
     index: int
+    context: str = ""
+
+    @property
+    def searchable(self) -> str:
+        """What the embedder and BM25 see: the headings, then the text."""
+        return f"{self.context}\n{self.text}" if self.context else self.text
 
 
 class Evidence(Span):

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from filelock import FileLock, Timeout
 
 from qa import documents
@@ -379,7 +380,8 @@ class Store:
                 kept[key] = FileEntry(doc.sha256, state.size, state.mtime_ns, old.chunks)
                 report.unchanged += 1
                 continue
-            pieces = chunk_text(doc.text, key, doc.sha256, self.chunk_chars)
+            markdown = state.path.suffix.lower() == ".md"
+            pieces = chunk_text(doc.text, key, doc.sha256, self.chunk_chars, markdown)
             fresh.extend(pieces)
             kept[key] = FileEntry(doc.sha256, state.size, state.mtime_ns, len(pieces))
             if old:
@@ -419,14 +421,18 @@ class Store:
         if not fresh and not stale_ids:
             return
         vectors = self.vectors()
+        embedder = MiniLMEmbeddings()
         batch = 128
         try:
             for first in range(0, len(fresh), batch):
                 part = fresh[first : first + batch]
-                vectors.add_texts(
-                    texts=[c.text for c in part],
-                    metadatas=[_metadata(c) for c in part],
+                vectors._collection.upsert(
                     ids=[_chunk_id(c.source, c.doc_hash, c.index) for c in part],
+                    embeddings=np.array(
+                        embedder.embed_documents([c.searchable for c in part]), dtype=np.float32
+                    ),
+                    documents=[c.text for c in part],
+                    metadatas=[_metadata(c) for c in part],
                 )
                 if progress:
                     progress(first + len(part), len(fresh))
@@ -513,6 +519,7 @@ def chunk_from_document(text: str, metadata: Mapping[str, Any]) -> Chunk:
         line_end=metadata["line_end"],
         doc_hash=metadata["doc_hash"],
         index=metadata["index"],
+        context=metadata.get("context", ""),
     )
 
 
@@ -525,4 +532,5 @@ def _metadata(chunk: Chunk) -> dict[str, Any]:
         "line_end": chunk.line_end,
         "doc_hash": chunk.doc_hash,
         "index": chunk.index,
+        "context": chunk.context,
     }

@@ -136,3 +136,58 @@ def test_no_chunk_or_sentence_runs_across_a_page_break() -> None:
     ]
     for chunk in chunks:
         assert all("\f" not in s.text for s in sentence_spans(chunk))
+
+
+GUIDE = """# Acme guide
+
+Welcome to the guide.
+
+## Refunds
+
+You get your money back within 30 days.
+
+## Shipping
+
+### Europe
+
+Parcels take 5 working days.
+
+### Overseas
+
+Parcels take 3 weeks.
+"""
+
+
+def test_markdown_headings_become_each_chunks_context() -> None:
+    from qa.chunking import chunk_text, heading_trails
+
+    assert [trail for _, trail in heading_trails(GUIDE)] == [
+        "Acme guide",
+        "Acme guide > Refunds",
+        "Acme guide > Shipping",
+        "Acme guide > Shipping > Europe",
+        "Acme guide > Shipping > Overseas",
+    ]
+    chunks = chunk_text(GUIDE, "guide.md", "h", max_chars=100, markdown=True)
+    by_text = {c.text.splitlines()[-1]: c.context for c in chunks}
+    assert by_text["You get your money back within 30 days."] == "Acme guide > Refunds"
+    assert by_text["Parcels take 3 weeks."] == "Acme guide > Shipping > Overseas"
+    assert all(GUIDE[c.start : c.end] == c.text for c in chunks)  # context is never quoted
+
+
+def test_headings_find_the_section_whose_text_lacks_the_words(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chunk that says "money back" holds no heading line; its context does."""
+    monkeypatch.setenv("QA_CHUNK_CHARS", "100")
+    docs = workdir / "guide"
+    docs.mkdir()
+    long_refunds = GUIDE.replace(
+        "You get your money back within 30 days.",
+        "Keep the receipt and the box safe. Write to our office in Bristol. "
+        "You get your money back within 30 days.",
+    )
+    (docs / "guide.md").write_text(long_refunds, encoding="utf-8")
+    [best] = qa.as_retriever(docs=docs, k=1).invoke("refunds")
+    assert "money back" in best.page_content and "Refunds" not in best.page_content
+    assert best.metadata["headings"] == "Acme guide > Refunds"
