@@ -16,9 +16,9 @@ from langchain_core.runnables import Runnable
 from qa import interop
 from qa.evaluate import EvalReport, EvalResult, evaluate, load_questions
 from qa.models import Answer, IndexReport, StoreInfo
-from qa.pipeline import Pipeline, TokenSink
+from qa.pipeline import Pipeline, TokenSink, store_for
 from qa.settings import Settings
-from qa.store import Progress, Store, Warn
+from qa.store import Progress, Warn
 
 PACKAGES = (
     "qa",
@@ -48,8 +48,9 @@ def configure(
 
 
 def pipeline(settings: Settings) -> Pipeline:
-    """The cached pipeline for these settings."""
-    key = settings.model_dump_json()
+    """The cached pipeline for these settings (the API key counts, though it dumps masked)."""
+    secret = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
+    key = settings.model_dump_json() + secret
     if key not in _pipelines:
         _pipelines[key] = Pipeline(settings)
     return _pipelines[key]
@@ -103,10 +104,11 @@ def info(*, settings: Settings | None = None) -> StoreInfo:
     from importlib.metadata import PackageNotFoundError, version
 
     settings = settings or configure()
-    s = settings
-    facts = Store(s.store, s.docs, s.chunk_chars, s.max_file_bytes, s.chroma_url).info()
+    facts = store_for(settings).info()
     facts.generator = (
-        f"{s.llm_model} at {s.llm_url}" if s.llm_url else "Gemma 3 270M, in-process (llama.cpp)"
+        f"{settings.llm_model} at {settings.llm_url}"
+        if settings.llm_url
+        else "Gemma 3 270M, in-process (llama.cpp)"
     )
     for package in PACKAGES:
         try:

@@ -47,6 +47,11 @@ def check_question(question: str) -> str:
     return question
 
 
+def store_for(settings: Settings) -> Store:
+    s = settings
+    return Store(s.store, s.docs, s.chunk_chars, s.max_file_bytes, s.chroma_url)
+
+
 def make_llm(settings: Settings) -> BaseLLM:
     """The LLM server the settings name, else the packaged Gemma in-process."""
     if settings.llm_url:
@@ -69,13 +74,7 @@ class Pipeline:
 
     def __init__(self, settings: Settings, llm: BaseLLM | None = None) -> None:
         self.settings = settings
-        self.store = Store(
-            settings.store,
-            settings.docs,
-            settings.chunk_chars,
-            settings.max_file_bytes,
-            settings.chroma_url,
-        )
+        self.store = store_for(settings)
         self.llm = llm or make_llm(settings)
         self.reader = Reader(self.llm, settings.prompts / "answer.txt")
         self._retriever: Retriever | None = None
