@@ -268,6 +268,8 @@ class Store:
                 client=client,
                 collection_metadata={"hnsw:space": "cosine"},
             )
+        except StoreError:
+            raise
         except Exception as exc:
             raise self._failure(exc, "Chroma cannot open it") from exc
 

@@ -100,3 +100,10 @@ def test_info_before_and_after_indexing(workdir: Path, capsys: pytest.CaptureFix
     shown = capsys.readouterr().out
     assert "index      changed since the last index run\n" in shown
     assert "generator  big at http://gpu:8000/v1\n" in shown
+
+
+def test_a_bad_chroma_url_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["index", "--chroma-url", "ftp://x:1"]) == 1
+    assert capsys.readouterr().err == (
+        "error: bad Chroma server URL 'ftp://x:1'; expected http://HOST:PORT\n"
+    )
