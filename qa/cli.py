@@ -527,8 +527,11 @@ def serve_llm(
         url = serve(host, port, settings_from().threads)
         out.print(f"Serving Gemma 3 270M at {url} (completions and chat); Ctrl-C stops it.")
         out.print(f"Use it with: qa chat --llm-url {url} --llm-api completions")
-        while True:
-            time.sleep(3600)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:  # the way to stop a server: not an error
+            out.print("Stopped.")
 
 
 def run(args: list[str] | None = None) -> int:
