@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models.llms import LLM
+from langchain_core.language_models.llms import BaseLLM
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 
 from qa.errors import ModelError
@@ -99,7 +99,7 @@ def serve(host: str, port: int, threads: int) -> str:
 _serving: list[Any] = []  # keeps the HTTP server alive for as long as the process runs
 
 
-class LlamaCppLLM(LLM):
+class LlamaCppLLM(BaseLLM):
     """Greedy completion from a local GGUF model."""
 
     model: str = ""
@@ -143,15 +143,6 @@ class LlamaCppLLM(LLM):
             info = {"logprobs": _logprobs(result)}
             generations.append([Generation(text=_text(result), generation_info=info)])
         return LLMResult(generations=generations)
-
-    def _call(
-        self,
-        prompt: str,
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> str:
-        return self._generate([prompt], stop, run_manager, **kwargs).generations[0][0].text
 
     def _stream(
         self,

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models.llms import LLM
+from langchain_core.language_models.llms import BaseLLM
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 from pydantic import PrivateAttr, SecretStr
 
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 GRAMMAR_FIELD = "grammar"  # llama.cpp's name; vLLM and Ollama ignore unknown fields
 
 
-class ServerLLM(LLM):
+class ServerLLM(BaseLLM):
     """Greedy completions from an OpenAI-compatible server."""
 
     base_url: str
@@ -142,15 +142,6 @@ class ServerLLM(LLM):
         else:
             why = f"{where} sent a malformed response ({' '.join(str(exc).split())[:200]})"
         return ModelError(why)
-
-    def _call(
-        self,
-        prompt: str,
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> str:
-        return self._generate([prompt], stop, run_manager, **kwargs).generations[0][0].text
 
     def _stream(
         self,

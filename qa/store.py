@@ -32,6 +32,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -225,7 +226,7 @@ class Store:
             return StoreError(f"cannot reach the Chroma server at {self.chroma_url} ({_said(exc)})")
         return self._damaged(f"{doing} ({exc})")
 
-    @property
+    @cached_property
     def collection(self) -> str:
         """This corpus's Chroma collection. A server is shared, so there the name also
         carries the store folder's own id: each store gets collections of its own."""
