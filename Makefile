@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup chat test check bench
+.PHONY: setup chat test check bench reader
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -18,8 +18,8 @@ chat: setup
 	$(BIN)/qa chat
 
 check: setup
-	$(BIN)/ruff check qa tests bench
-	$(BIN)/ruff format --check qa tests bench
+	$(BIN)/ruff check qa tests bench training
+	$(BIN)/ruff format --check qa tests bench training
 	$(BIN)/mypy
 
 test: check
@@ -27,3 +27,11 @@ test: check
 
 bench: setup
 	$(BIN)/python bench/run.py --out bench/results.json
+
+# Rebuild the shipped reader from ../shared/data/squad-train (README "The reader"):
+# PRESET=cpu takes about an hour on 2 cores; PRESET=full is for an accelerator.
+PRESET ?= cpu
+reader: setup
+	$(BIN)/python training/train_reader.py --preset $(PRESET) --data ../shared/data/squad-train --out build/reader-$(PRESET)
+	$(BIN)/python training/export_reader.py build/reader-$(PRESET) --out qa/weights/reader
+	$(BIN)/python training/evaluate_reader.py qa/weights/reader
