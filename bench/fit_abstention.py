@@ -1,56 +1,77 @@
-"""Fit the verifier's abstention model from a `qa eval` report and sweep its threshold.
+"""Fit the abstention model of a reading mode from a `qa eval` report, sweep its
+threshold, and (with --write) store it in qa/weights/abstention.json.
 
-Run an eval with abstention off so every candidate answer and its signals are
-recorded, then fit:
+Run an eval that records the reader's best candidate and its signals for every
+question (QA_MIN_CONFIDENCE=0, and a weights file whose model for the mode has no
+weights, so the best candidate is always the one kept), then fit:
 
-    QA_MIN_CONFIDENCE=0 qa eval squad-fit.jsonl --docs CORPUS --out fit.json
-    python bench/fit_abstention.py squad-fit.jsonl fit.json [check.jsonl check.json ...]
+    QA_MIN_CONFIDENCE=0 qa eval fit.jsonl --docs CORPUS --out fit.json
+    python bench/fit_abstention.py --mode combined fit.jsonl fit.json \\
+        --check test.jsonl test.json --write --threshold 0.5
 
-Prints the fitted weights (to copy into qa/verifier.py) and, for each report,
-a table of answer accuracy / abstention accuracy / F1 by threshold.
+A combined run also serves the extractive mode: its features leave out the LLM's.
 """
 
 from __future__ import annotations
 
-import json
-import sys
+import argparse
+import hashlib
+import subprocess
 from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
+from qa.abstention import AbstentionModels, Logistic, load, save
 from qa.evaluate import EvalQuestion, EvalReport, is_correct, load_questions, token_f1
-from qa.verifier import WEIGHTS
+from qa.extractive import MODEL_DIR
 
-FEATURES = list(WEIGHTS)
+FEATURES = {
+    "llm": [
+        "similarity", "coverage", "missing", "type_mismatch", "free_found", "agree",
+        "free_logprob", "span_logprob",
+    ],
+    "extractive": [
+        "reader_margin", "reader_score", "similarity", "coverage", "missing", "type_mismatch",
+    ],
+    "combined": [
+        "reader_margin", "reader_score", "similarity", "coverage", "missing", "type_mismatch",
+        "agree", "free_found",
+    ],
+}  # fmt: skip
+Meta = tuple[bool, bool, bool, float]  # answerable, has a candidate, right, F1
 
 
-def load(questions: str, report: str) -> tuple[list[EvalQuestion], EvalReport]:
-    gold = load_questions(Path(questions))
-    return gold, EvalReport.model_validate_json(Path(report).read_text(encoding="utf-8"))
+def load_report(questions: Path, report: Path) -> tuple[list[EvalQuestion], EvalReport]:
+    gold = load_questions(questions)
+    return gold, EvalReport.model_validate_json(report.read_text(encoding="utf-8"))
 
 
-def rows(gold: list[EvalQuestion], report: EvalReport) -> tuple[np.ndarray, np.ndarray, list]:
+def rows(
+    gold: list[EvalQuestion], report: EvalReport, features: list[str]
+) -> tuple[np.ndarray, np.ndarray, list[Meta]]:
     by_id = {q.id: q for q in gold}
     x, y, meta = [], [], []
     for result in report.results:
+        if result.id not in by_id:
+            continue  # a report on more questions than this set: use only the set's
         item, signals = by_id[result.id], result.signals
         candidate = signals.candidate if signals else ""
         right = bool(item.answerable and candidate and is_correct(candidate, item.answers))
-        x.append([float(getattr(signals, f)) if signals else 0.0 for f in FEATURES])
+        x.append([float(getattr(signals, f)) if signals else 0.0 for f in features])
         y.append(int(right))
         f1 = token_f1(candidate, item.answers) if item.answerable and candidate else 0.0
         meta.append((bool(item.answerable), bool(candidate), right, f1))
     return np.array(x), np.array(y), meta
 
 
-def sweep(probabilities: np.ndarray, meta: list, title: str) -> None:
+def sweep(probabilities: np.ndarray, meta: list[Meta], title: str) -> None:
     answerable = sum(m[0] for m in meta)
     unanswerable = len(meta) - answerable
     print(f"\n{title}: {answerable} answerable, {unanswerable} unanswerable")
     print("| threshold | answered | answer acc | mean F1 | abstention acc | precision |")
     print("|---|---|---|---|---|---|")
-    for threshold in np.arange(0.0, 0.95, 0.05):
+    for threshold in np.arange(0.0, 0.96, 0.05):
         answer = [p >= threshold and m[1] for p, m in zip(probabilities, meta, strict=True)]
         right = sum(a and m[2] for a, m in zip(answer, meta, strict=True))
         f1 = sum(m[3] for a, m in zip(answer, meta, strict=True) if a and m[0])
@@ -63,18 +84,45 @@ def sweep(probabilities: np.ndarray, meta: list, title: str) -> None:
         )
 
 
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def main() -> None:
-    gold, report = load(sys.argv[1], sys.argv[2])
-    x, y, meta = rows(gold, report)
-    model = LogisticRegression(C=1.0, max_iter=1000).fit(x, y)
-    weights = {f: round(float(w), 3) for f, w in zip(FEATURES, model.coef_[0], strict=True)}
-    print("WEIGHTS =", json.dumps(weights, indent=4))
-    print("BIAS =", round(float(model.intercept_[0]), 3))
-    sweep(model.predict_proba(x)[:, 1], meta, f"fit: {sys.argv[2]}")
-    for questions, other in zip(sys.argv[3::2], sys.argv[4::2], strict=True):
-        gold_b, report_b = load(questions, other)
-        xb, _, meta_b = rows(gold_b, report_b)
-        sweep(model.predict_proba(xb)[:, 1], meta_b, f"check: {other}")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mode", choices=sorted(FEATURES), default="combined")
+    parser.add_argument("questions", type=Path)
+    parser.add_argument("report", type=Path)
+    parser.add_argument("--check", nargs=2, action="append", type=Path, default=[])
+    parser.add_argument("--write", action="store_true", help="store the fit in the weights file")
+    parser.add_argument("--threshold", type=float, default=0.5)
+    args = parser.parse_args()
+    features = FEATURES[args.mode]
+    gold, report = load_report(args.questions, args.report)
+    x, y, meta = rows(gold, report, features)
+    fitted = LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
+    weights = {f: round(float(w), 4) for f, w in zip(features, fitted.coef_[0], strict=True)}
+    bias = round(float(fitted.intercept_[0]), 4)
+    print(f"{args.mode}: weights {weights}, bias {bias}")
+    sweep(fitted.predict_proba(x)[:, 1], meta, f"fit: {args.report}")
+    for questions, other in args.check:
+        gold_b, report_b = load_report(questions, other)
+        xb, _, meta_b = rows(gold_b, report_b, features)
+        sweep(fitted.predict_proba(xb)[:, 1], meta_b, f"check: {other}")
+    if args.write:
+        current = load()
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        fitted_on = dict(current.fitted)
+        fitted_on[args.mode] = (
+            f"{args.questions.name} ({len(gold)} questions, sha256 {sha256(args.questions)}), "
+            f"commit {commit}, reader.onnx sha256 {sha256(MODEL_DIR / 'reader.onnx')}"
+        )
+        models = dict(current.models)
+        models[args.mode] = Logistic(weights=weights, bias=bias, threshold=args.threshold)
+        save(AbstentionModels(version=current.version, fitted=fitted_on, models=models))
+        print(f"wrote the {args.mode} model, threshold {args.threshold}")
 
 
 if __name__ == "__main__":

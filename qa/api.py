@@ -99,6 +99,13 @@ def evaluate_file(
     return evaluate(questions, runner.ask, on_result)
 
 
+READERS = {
+    "combined": "extractive MiniLM-L6 (ONNX Runtime, int8), checked against the generator",
+    "extractive": "extractive MiniLM-L6 (ONNX Runtime, int8), alone",
+    "llm": "the generator alone",
+}
+
+
 def info(*, settings: Settings | None = None) -> StoreInfo:
     """What the store holds for the corpus, which models answer, and their versions."""
     from importlib.metadata import PackageNotFoundError, version
@@ -110,6 +117,7 @@ def info(*, settings: Settings | None = None) -> StoreInfo:
         if settings.llm_url
         else "Gemma 3 270M, in-process (llama.cpp)"
     )
+    facts.reader = READERS[settings.reader]
     for package in PACKAGES:
         try:
             facts.versions[package] = version(package)

@@ -68,6 +68,14 @@ LlmApiOpt = Annotated[
         "Gemma). [env: QA_LLM_API; default: chat]",
     ),
 ]
+ReaderOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--reader",
+        help="combined (the extractive reader checked against the LLM), extractive "
+        "(the reader alone) or llm (the LLM alone). [env: QA_READER; default: combined]",
+    ),
+]
 ChromaUrlOpt = Annotated[
     str | None,
     typer.Option(
@@ -227,6 +235,7 @@ def ask(
     llm_url: LlmUrlOpt = None,
     llm_model: LlmModelOpt = None,
     llm_api: LlmApiOpt = None,
+    reader: ReaderOpt = None,
     chroma_url: ChromaUrlOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
@@ -239,6 +248,7 @@ def ask(
             llm_url=llm_url,
             llm_model=llm_model,
             llm_api=llm_api,
+            reader=reader,
             chroma_url=chroma_url,
         )
         answer = prepared(settings).ask(question, warn=warn)
@@ -275,6 +285,7 @@ def chat(
     llm_url: LlmUrlOpt = None,
     llm_model: LlmModelOpt = None,
     llm_api: LlmApiOpt = None,
+    reader: ReaderOpt = None,
     chroma_url: ChromaUrlOpt = None,
 ) -> None:
     """Ask questions interactively; answers stream as they are written."""
@@ -288,6 +299,7 @@ def chat(
             llm_url=llm_url,
             llm_model=llm_model,
             llm_api=llm_api,
+            reader=reader,
             chroma_url=chroma_url,
         )
         runner = prepared(settings)
@@ -359,6 +371,7 @@ def eval_command(
     llm_url: LlmUrlOpt = None,
     llm_model: LlmModelOpt = None,
     llm_api: LlmApiOpt = None,
+    reader: ReaderOpt = None,
     chroma_url: ChromaUrlOpt = None,
     out_file: Annotated[
         Path | None, typer.Option("--out", help="Write the JSON report here.")
@@ -382,6 +395,7 @@ def eval_command(
             llm_url=llm_url,
             llm_model=llm_model,
             llm_api=llm_api,
+            reader=reader,
             chroma_url=chroma_url,
         )
         questions = load_questions(file)[:limit]
@@ -507,6 +521,7 @@ def info_command(
             ("vectors", str(facts.vectors)),
             ("embedding", f"{facts.embedding_model} (ONNX Runtime)"),
             ("generator", facts.generator),
+            ("reader", facts.reader),
             ("versions", ", ".join(f"{k} {v}" for k, v in facts.versions.items())),
         ]
         for label, value in rows:

@@ -39,6 +39,27 @@ class Evidence(Span):
     score: float = 0.0
 
 
+class Passage(BaseModel):
+    """One retrieved chunk as the reader sees it: its screened sentences, in file order,
+    joined by single spaces, so a span the reader finds maps back to its sentence."""
+
+    sentences: list[Evidence]
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.sentences)
+
+    def sentence_at(self, start: int, end: int) -> tuple[Evidence, int] | None:
+        """The sentence holding text[start:end] whole, and where that sentence starts in
+        text; None when the span runs across sentences."""
+        at = 0
+        for sentence in self.sentences:
+            if at <= start and end <= at + len(sentence.text):
+                return sentence, at
+            at += len(sentence.text) + 1
+        return None
+
+
 class Citation(BaseModel):
     """Where an answer comes from; ``quote == file_text[start:end]`` is checked."""
 
@@ -64,6 +85,8 @@ class Signals(BaseModel):
     agree: bool = False
     free_logprob: float = 0.0
     span_logprob: float = 0.0
+    reader_score: float = 0.0
+    reader_margin: float = 0.0
     confidence: float = 0.0
 
 
@@ -73,6 +96,7 @@ class Timings(BaseModel):
     index_s: float = 0.0
     retrieve_s: float = 0.0
     read_s: float = 0.0
+    extract_s: float = 0.0  # the extractive reader's share of read_s
     verify_s: float = 0.0
     total_s: float = 0.0
 
@@ -126,4 +150,5 @@ class StoreInfo(BaseModel):
     vectors: int = 0
     embedding_model: str = ""
     generator: str = ""
+    reader: str = ""
     versions: dict[str, str] = Field(default_factory=dict)

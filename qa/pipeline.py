@@ -10,16 +10,19 @@ from dataclasses import dataclass, field
 from langchain_core.language_models.llms import BaseLLM
 from langchain_core.runnables import Runnable, RunnableLambda
 
+from qa import abstention, reading
 from qa.baseline import Baseline
 from qa.errors import QuestionError, StoreDamaged
+from qa.extractive import ExtractiveReader, SpanReader
 from qa.guard import question_part
 from qa.llm import LlamaCppLLM
-from qa.models import Answer, Evidence, IndexReport, Timings
+from qa.models import Answer, Evidence, IndexReport, Passage, Timings
 from qa.reader import Proposal, Reader
+from qa.reading import Reading
 from qa.retriever import Retriever
 from qa.settings import Settings
 from qa.store import Progress, Store, Warn
-from qa.verifier import verify
+from qa.verifier import verify, verify_reading
 
 MAX_QUESTION_CHARS = 2000
 BASELINE_TOKENS = 64
@@ -34,7 +37,9 @@ class Draft:
     question: str = ""
     timings: Timings = field(default_factory=Timings)
     evidence: list[Evidence] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
     proposal: Proposal = field(default_factory=lambda: Proposal(""))
+    reading: Reading = field(default_factory=Reading)
 
 
 def check_question(question: str) -> str:
@@ -72,11 +77,14 @@ def make_llm(settings: Settings) -> BaseLLM:
 class Pipeline:
     """Everything needed to answer questions about one corpus, loaded once."""
 
-    def __init__(self, settings: Settings, llm: BaseLLM | None = None) -> None:
+    def __init__(
+        self, settings: Settings, llm: BaseLLM | None = None, span_reader: SpanReader | None = None
+    ) -> None:
         self.settings = settings
         self.store = store_for(settings)
         self.llm = llm or make_llm(settings)
         self.reader = Reader(self.llm, settings.prompts / "answer.txt")
+        self.span_reader = span_reader or ExtractiveReader()
         self._retriever: Retriever | None = None
         self._baseline: Baseline | None = None
 
@@ -119,8 +127,10 @@ class Pipeline:
         def retrieve(question: str) -> Draft:
             draft = Draft(question, question_part(question))
             started = time.perf_counter()
-            if draft.question:
+            if draft.question and s.reader == "llm":
                 draft.evidence = self.retriever.evidence(draft.question)
+            elif draft.question:
+                draft.passages = self.retriever.passages(draft.question)
             draft.timings.retrieve_s = time.perf_counter() - started
             return draft
 
@@ -128,12 +138,24 @@ class Pipeline:
             started = time.perf_counter()
             if draft.evidence:
                 draft.proposal = self.reader.read(draft.question, draft.evidence, on_token)
+            elif draft.passages:
+                llm = self.reader if s.reader == "combined" else None
+                draft.reading = reading.read(
+                    draft.question, draft.passages, self.span_reader, llm, on_token
+                )
+                draft.timings.extract_s = draft.reading.extract_s
             draft.timings.read_s = time.perf_counter() - started
             return draft
 
         def check(draft: Draft) -> Answer:
             started = time.perf_counter()
-            verdict = verify(draft.question, draft.evidence, draft.proposal, s.min_confidence)
+            if s.reader == "llm":
+                threshold = s.min_confidence
+                if threshold is None:
+                    threshold = abstention.model_for("llm").threshold
+                verdict = verify(draft.question, draft.evidence, draft.proposal, threshold)
+            else:
+                verdict = verify_reading(draft.question, draft.reading, s.reader, s.min_confidence)
             draft.timings.verify_s = time.perf_counter() - started
             return Answer(
                 question=draft.asked,

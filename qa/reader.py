@@ -1,4 +1,4 @@
-"""The reader: fills the prompt template with evidence and asks the LLM for a
+"""The LLM reader: fills the prompt template with evidence and asks the LLM for a
 short answer, twice: once freely, once allowed only to pick one of the
 evidence's candidate phrases (a GBNF grammar). It only proposes; the verifier
 decides."""
@@ -147,6 +147,12 @@ class Reader:
             text.append(piece)
             on_token(piece)
         return "".join(text), _mean(recorder.logprobs)
+
+    def answer(
+        self, question: str, evidence: list[Evidence], on_token: Callable[[str], None] | None = None
+    ) -> tuple[str, float]:
+        """The model's free answer from the evidence, and its mean token log-probability."""
+        return self._complete(self.render(question, evidence), on_token=on_token)
 
     def read(
         self, question: str, evidence: list[Evidence], on_token: Callable[[str], None] | None = None

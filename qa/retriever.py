@@ -16,7 +16,7 @@ from qa.chunking import sentence_spans
 from qa.embeddings import MiniLMEmbeddings
 from qa.guard import screen
 from qa.lexical import LexicalIndex
-from qa.models import Chunk, Evidence
+from qa.models import Chunk, Evidence, Passage
 from qa.store import Store
 from qa.terms import content_terms, coverage
 
@@ -71,34 +71,40 @@ class Retriever:
         ranked = sorted(scores, key=lambda k: scores[k], reverse=True)[:depth]
         return [found[k] for k in ranked]
 
-    def evidence(self, question: str) -> list[Evidence]:
-        """The best few sentences from the top chunks, most relevant first; sentences
-        that address the model instead of stating facts are left out (qa.guard)."""
+    def passages(self, question: str) -> list[Passage]:
+        """The top chunks, best first, as passages of their screened sentences, each
+        sentence scored by its similarity to the question; sentences that address the
+        model instead of stating facts are left out (qa.guard)."""
         query_vector = self.embeddings.embed_query(question)
         terms = content_terms(question)
         seen: set[tuple[str, int]] = set()
-        candidates: list[Evidence] = []
-        used = 0
+        passages: list[Passage] = []
         for chunk in self.chunks(question, query_vector):
-            if used == self.top_k:
+            if len(passages) == self.top_k:
                 break
             spans = [s for s in map(screen, sentence_spans(chunk)) if s is not None]
-            used += bool(spans)
+            spans = [s for s in spans if (s.source, s.start) not in seen]
+            if not spans:
+                continue
+            seen.update((s.source, s.start) for s in spans)
             chunk_coverage = coverage(terms, chunk.text)
             chunk_missing = self.missing(terms, chunk.text)
-            for span in spans:
-                if (span.source, span.start) in seen:
-                    continue
-                seen.add((span.source, span.start))
-                candidates.append(
-                    Evidence(**span.model_dump(), coverage=chunk_coverage, missing=chunk_missing)
-                )
-        if not candidates:
-            return []
-        vectors = np.array(self.embeddings.embed_documents([c.text for c in candidates]))
-        similarities = vectors @ np.array(query_vector)
-        for candidate, similarity in zip(candidates, similarities, strict=True):
-            candidate.similarity = float(similarity)
-            candidate.score = float(similarity) + 0.5 * coverage(terms, candidate.text)
+            sentences = [
+                Evidence(**span.model_dump(), coverage=chunk_coverage, missing=chunk_missing)
+                for span in spans
+            ]
+            passages.append(Passage(sentences=sentences))
+        candidates = [s for p in passages for s in p.sentences]
+        if candidates:
+            vectors = np.array(self.embeddings.embed_documents([c.text for c in candidates]))
+            similarities = vectors @ np.array(query_vector)
+            for candidate, similarity in zip(candidates, similarities, strict=True):
+                candidate.similarity = float(similarity)
+                candidate.score = float(similarity) + 0.5 * coverage(terms, candidate.text)
+        return passages
+
+    def evidence(self, question: str) -> list[Evidence]:
+        """The best few sentences of the top chunks, most relevant first."""
+        candidates = [s for p in self.passages(question) for s in p.sentences]
         candidates.sort(key=lambda c: c.score, reverse=True)
         return candidates[: self.sentences]

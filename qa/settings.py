@@ -46,8 +46,17 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(20_000_000, ge=1, description="Larger files are skipped.")
     top_k: int = Field(6, ge=1, description="Chunks kept after hybrid retrieval.")
     evidence_sentences: int = Field(1, ge=1, description="Sentences shown to the reader.")
-    min_confidence: float = Field(
-        0.25, ge=0.0, le=1.0, description="Least answer confidence; below it qa abstains."
+    reader: Literal["combined", "extractive", "llm"] = Field(
+        "combined",
+        description="Who reads the evidence: the extractive reader checked against the "
+        "LLM's free answer (combined), the extractive reader alone, or the LLM alone.",
+    )
+    min_confidence: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Least answer confidence; below it qa abstains "
+        "(unset: the threshold fitted with the reader's abstention model).",
     )
     max_answer_tokens: int = Field(32, ge=1, description="Generation limit for the reader.")
     threads: int = Field(max(1, min(4, os.cpu_count() or 1)), ge=1, description="LLM threads.")

@@ -8,32 +8,19 @@ file and compared before it is returned.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa import documents
+from qa import abstention, documents
 from qa.models import Citation, Evidence, Signals
 from qa.reader import Proposal
-from qa.terms import asks_for_number, fold, mentions_number, normalize_answer
+from qa.reading import Reading
+from qa.terms import asks_for_number, fold, mentions_number, normalize_answer, words
 
 ABSTAIN = "I can't find that in the documents."
 MAX_ANSWER_WORDS = 30
 _TOKEN = re.compile(r"\w+(?:[.'’]\w+)*")
-# Logistic model over Signals fields, fitted by bench/fit_abstention.py on the
-# public SQuAD 2.0 sample (see README, "Abstention").
-WEIGHTS = {
-    "similarity": 2.807,
-    "coverage": 0.903,
-    "missing": -0.89,
-    "type_mismatch": 0.0,
-    "free_found": 0.089,
-    "agree": 0.698,
-    "free_logprob": 0.294,
-    "span_logprob": 0.252,
-}
-BIAS = -2.959
 _MARKER = re.compile(r"\[\d+\]")
 _ABBREVIATION = re.compile(r"\b(?:[A-Za-z]\.)+[A-Za-z]$")
 _FACT = re.compile(r"\d[\d,.]*|\b[A-Z][\w’'&.-]*")
@@ -153,10 +140,9 @@ def abstain(reason: str, signals: Signals | None = None) -> Verdict:
     return Verdict(ABSTAIN, True, [], reason, signals)
 
 
-def confidence(signals: Signals) -> float:
-    """Probability that the candidate is a right answer, by the fitted logistic model."""
-    z = BIAS + sum(weight * float(getattr(signals, name)) for name, weight in WEIGHTS.items())
-    return 1.0 / (1.0 + math.exp(-z))
+def confidence(signals: Signals, mode: str = "llm") -> float:
+    """Probability that the candidate is a right answer, by the mode's fitted model."""
+    return abstention.model_for(mode).probability(signals)
 
 
 def type_mismatch(question: str, candidate: str) -> bool:
@@ -202,6 +188,13 @@ def verify(
         return abstain("no proposal found in the evidence", signals)
     likelihood = confidence(signals)
     signals.confidence = round(likelihood, 4)
+    return decide(question, found, signals, likelihood, min_confidence)
+
+
+def decide(
+    question: str, found: Located, signals: Signals, likelihood: float, min_confidence: float
+) -> Verdict:
+    """The answer for a located candidate of the given likelihood, if it passes every check."""
     span = found.text.strip().rstrip(".,;:")
     if _ABBREVIATION.search(span) and found.evidence.text[found.start :].startswith(span + "."):
         span += "."
@@ -219,3 +212,49 @@ def verify(
     if ungrounded(span, [citation.quote]):
         return abstain("answer holds facts the quote does not", signals)
     return Verdict(f"{span} [1]", False, [citation], "", signals)
+
+
+def agrees(free: str, candidate: str) -> bool:
+    """Whether the LLM's free answer and a reader span name the same thing (token F1 >= 0.5)."""
+    return _f1(normalize_answer(free).split(), normalize_answer(candidate).split()) >= 0.5
+
+
+def reading_signals(question: str, reading: Reading, rank: int) -> tuple[Located, Signals]:
+    """A reader candidate located in its sentence, with the signals it is judged by."""
+    candidate = reading.candidates[rank]
+    sentence = candidate.sentence
+    free = clean(reading.free)
+    located = Located(sentence, candidate.start, candidate.end)
+    signals = Signals(
+        candidate=located.text,
+        similarity=sentence.similarity,
+        coverage=sentence.coverage,
+        missing=sentence.missing,
+        type_mismatch=type_mismatch(question, located.text),
+        rank=rank,
+        free_found=bool(free) and _verbatim(free, reading.sentences) is not None,
+        agree=bool(free) and agrees(free, located.text),
+        free_logprob=reading.free_logprob,
+        reader_score=candidate.found.score,
+        reader_margin=candidate.found.margin,
+    )
+    return located, signals
+
+
+def verify_reading(
+    question: str, reading: Reading, mode: str, min_confidence: float | None = None
+) -> Verdict:
+    """Answer with the reader's best span when the abstention model trusts it, citing the
+    span's sentence; else abstain. The LLM's free answer only weighs in as agreement: a
+    lower span it agrees with is never promoted, because the LLM is the part that planted
+    text can talk into agreeing (tests/test_injection.py, "Final answer: ...")."""
+    if not words(question):
+        return abstain("the question has no words")
+    if not reading.candidates:
+        return abstain("the reader found no answer in the retrieved text")
+    model = abstention.model_for(mode)
+    threshold = model.threshold if min_confidence is None else min_confidence
+    located, signals = reading_signals(question, reading, 0)
+    likelihood = model.probability(signals)
+    signals.confidence = round(likelihood, 4)
+    return decide(question, located, signals, likelihood, threshold)

@@ -42,13 +42,10 @@ def test_ask_abstains_when_the_documents_do_not_say() -> None:
 
 def test_answers_stream_token_by_token() -> None:
     tokens: list[str] = []
-    answer = qa.ask(
-        "Which defence software supplier could OpenAI end up competing with?",
-        on_token=tokens.append,
-    )
+    answer = qa.ask("How much is OpenAI's new Pentagon contract worth?", on_token=tokens.append)
     assert len(tokens) >= 2
-    assert "Palantir" in "".join(tokens)
-    assert answer.answer == "Palantir [1]"
+    assert "200 million" in "".join(tokens)
+    assert answer.answer == "$200 million [1]"
 
 
 def test_a_changed_document_is_reindexed_before_answering(workdir: Path) -> None:

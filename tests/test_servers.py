@@ -118,13 +118,13 @@ def test_ask_through_the_llm_server_matches_in_process(
 def test_answers_stream_through_the_llm_server(llm_url: str) -> None:
     tokens: list[str] = []
     answer = qa.ask(
-        "Which defence software supplier could OpenAI end up competing with?",
+        "How much is OpenAI's new Pentagon contract worth?",
         settings=served(llm_url),
         on_token=tokens.append,
     )
     assert len(tokens) >= 2
-    assert "Palantir" in "".join(tokens)
-    assert answer.answer == "Palantir [1]"
+    assert "200 million" in "".join(tokens)
+    assert answer.answer == "$200 million [1]"
     assert_checked(answer)
 
 

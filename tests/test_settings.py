@@ -94,7 +94,10 @@ def test_info_before_and_after_indexing(workdir: Path, capsys: pytest.CaptureFix
     assert int(chunks) > 1 and chunks == vectors
     assert after[6] == "embedding  all-MiniLM-L6-v2 (ONNX Runtime)"
     assert after[7] == "generator  Gemma 3 270M, in-process (llama.cpp)"
-    assert after[8].startswith("versions   qa 0.1.0, chromadb ")
+    assert after[8] == (
+        "reader     extractive MiniLM-L6 (ONNX Runtime, int8), checked against the generator"
+    )
+    assert after[9].startswith("versions   qa 0.1.0, chromadb ")
     (workdir / "seeds" / "extra.txt").write_text("Something new.\n", encoding="utf-8")
     assert run(["info", "--llm-url", "http://gpu:8000/v1", "--llm-model", "big"]) == 0
     shown = capsys.readouterr().out

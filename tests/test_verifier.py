@@ -6,13 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from qa import verifier
+from qa import abstention, verifier
 from qa.models import Citation, Evidence, Signals
 from qa.reader import Proposal
 from qa.verifier import (
     ABSTAIN,
     MAX_ANSWER_WORDS,
-    WEIGHTS,
     Verdict,
     choose,
     cite,
@@ -297,8 +296,13 @@ def test_choose_agree_compares_normalised_answers(
 # --- confidence ----------------------------------------------------------------
 
 
-def test_confidence_weights_name_signal_fields() -> None:
-    assert set(WEIGHTS) <= set(Signals.model_fields) - {"confidence", "candidate"}
+def test_every_mode_has_a_model_over_signal_fields() -> None:
+    models = abstention.load().models
+    assert set(models) == {"combined", "extractive", "llm"}
+    for mode, model in models.items():
+        assert set(model.weights) <= set(Signals.model_fields) - {"confidence", "candidate"}, mode
+        assert 0.0 < model.threshold < 1.0, mode
+        assert mode in abstention.load().fitted, mode
 
 
 @pytest.mark.parametrize(
@@ -318,7 +322,7 @@ def test_confidence_is_monotone_in_similarity() -> None:
         confidence(Signals(similarity=s, coverage=0.5, free_found=True))
         for s in (0.0, 0.25, 0.5, 0.75, 1.0)
     ]
-    if WEIGHTS.get("similarity", 0.0) < 0:
+    if abstention.model_for("llm").weights.get("similarity", 0.0) < 0:
         values.reverse()
     assert values == sorted(values)
 
