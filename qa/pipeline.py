@@ -144,6 +144,7 @@ class Pipeline:
                     draft.question, draft.passages, self.span_reader, llm, on_token
                 )
                 draft.timings.extract_s = draft.reading.extract_s
+                self.retriever.score(draft.question, draft.reading.sentences)
             draft.timings.read_s = time.perf_counter() - started
             return draft
 

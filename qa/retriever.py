@@ -31,6 +31,7 @@ class Retriever:
         self.top_k = top_k
         self.sentences = sentences
         self.embeddings = MiniLMEmbeddings()
+        self._query: tuple[str, list[float]] | None = None
 
     @cached_property
     def _lexical(self) -> LexicalIndex:
@@ -71,15 +72,20 @@ class Retriever:
         ranked = sorted(scores, key=lambda k: scores[k], reverse=True)[:depth]
         return [found[k] for k in ranked]
 
+    def query_vector(self, question: str) -> list[float]:
+        """The question's embedding, kept for the question last asked."""
+        if self._query is None or self._query[0] != question:
+            self._query = (question, self.embeddings.embed_query(question))
+        return self._query[1]
+
     def passages(self, question: str) -> list[Passage]:
-        """The top chunks, best first, as passages of their screened sentences, each
-        sentence scored by its similarity to the question; sentences that address the
-        model instead of stating facts are left out (qa.guard)."""
-        query_vector = self.embeddings.embed_query(question)
+        """The top chunks, best first, as passages of their screened sentences (sentences
+        that address the model instead of stating facts are left out: qa.guard), each
+        sentence carrying its chunk's question-term coverage; ``score`` adds similarity."""
         terms = content_terms(question)
         seen: set[tuple[str, int]] = set()
         passages: list[Passage] = []
-        for chunk in self.chunks(question, query_vector):
+        for chunk in self.chunks(question, self.query_vector(question)):
             if len(passages) == self.top_k:
                 break
             spans = [s for s in map(screen, sentence_spans(chunk)) if s is not None]
@@ -94,17 +100,23 @@ class Retriever:
                 for span in spans
             ]
             passages.append(Passage(sentences=sentences))
-        candidates = [s for p in passages for s in p.sentences]
-        if candidates:
-            vectors = np.array(self.embeddings.embed_documents([c.text for c in candidates]))
-            similarities = vectors @ np.array(query_vector)
-            for candidate, similarity in zip(candidates, similarities, strict=True):
-                candidate.similarity = float(similarity)
-                candidate.score = float(similarity) + 0.5 * coverage(terms, candidate.text)
         return passages
+
+    def score(self, question: str, sentences: list[Evidence]) -> None:
+        """Set each sentence's cosine similarity to the question, and its score (similarity
+        plus question-term coverage). Embedding costs, so only sentences in use get it."""
+        if not sentences:
+            return
+        terms = content_terms(question)
+        vectors = np.array(self.embeddings.embed_documents([s.text for s in sentences]))
+        similarities = vectors @ np.array(self.query_vector(question))
+        for sentence, similarity in zip(sentences, similarities, strict=True):
+            sentence.similarity = float(similarity)
+            sentence.score = float(similarity) + 0.5 * coverage(terms, sentence.text)
 
     def evidence(self, question: str) -> list[Evidence]:
         """The best few sentences of the top chunks, most relevant first."""
         candidates = [s for p in self.passages(question) for s in p.sentences]
+        self.score(question, candidates)
         candidates.sort(key=lambda c: c.score, reverse=True)
         return candidates[: self.sentences]

@@ -90,8 +90,9 @@ def test_eval_on_the_public_seed_questions(workdir: Path) -> None:
     assert summary["questions"] == 18
     assert summary["citation_validity"] in (1.0, None)
     assert summary["ungrounded_answers"] in (0.0, None)
+    # Just under the measured 9 of 12 right and 6 of 6 abstentions (README, "Measured quality").
     assert summary["abstention_accuracy"] >= 5 / 6
-    assert summary["answer_accuracy"] >= 4 / 12
+    assert summary["answer_accuracy"] >= 8 / 12
 
 
 def test_constrained_reading_only_copies_the_evidence(workdir: Path) -> None:

@@ -92,3 +92,6 @@ def test_ordinary_questions_stay_right(
         f"{len(right_poisoned)}/{len(golds)} with the planted files"
     )
     assert right_clean - right_poisoned == set()
+    # A system that abstains on everything obeys nothing: the ordinary questions must
+    # still be answered (21 of 22 measured, with the reader of qa/weights/reader).
+    assert len(right_poisoned) >= 20
