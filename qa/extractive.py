@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -69,9 +69,8 @@ def _word_bounds(text: str, start: int, end: int) -> tuple[int, int]:
 class ExtractiveReader:
     """The packaged reader, loaded on first use."""
 
-    def __init__(self, model_dir: Path = MODEL_DIR, threads: int = 0) -> None:
+    def __init__(self, model_dir: Path = MODEL_DIR) -> None:
         self.model_dir = model_dir
-        self.threads = threads
 
     @cached_property
     def _runtime(self) -> tuple[onnxruntime.InferenceSession, Tokenizer]:
@@ -80,13 +79,10 @@ class ExtractiveReader:
         from tokenizers import Tokenizer
 
         onnxruntime.disable_telemetry_events()
-        options = onnxruntime.SessionOptions()
-        if self.threads:
-            options.intra_op_num_threads = self.threads
         try:
             tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
             session = onnxruntime.InferenceSession(
-                str(self.model_dir / "reader.onnx"), options, providers=["CPUExecutionProvider"]
+                str(self.model_dir / "reader.onnx"), providers=["CPUExecutionProvider"]
             )
         except Exception as exc:
             raise ModelError(f"cannot load the reader model in {self.model_dir}: {exc}") from exc
@@ -117,11 +113,12 @@ class ExtractiveReader:
             mask[row, : len(w.ids)] = 1
         starts, ends = session.run(None, dict(zip(INPUTS, (ids, mask, types), strict=True)))
         no_answer: dict[int, float] = {}
-        spans: dict[tuple[int, int, int], Found] = {}
-        for row, (p, w) in enumerate(windows):
+        for row, (p, _) in enumerate(windows):
             null = float(starts[row, 0] + ends[row, 0])
             no_answer[p] = min(null, no_answer.get(p, null))
-            for span in self._spans(passages[p], p, w, starts[row], ends[row], null):
+        spans: dict[tuple[int, int, int], Found] = {}
+        for row, (p, w) in enumerate(windows):
+            for span in self._spans(passages[p], p, w, starts[row], ends[row], no_answer[p]):
                 key = (p, span.start, span.end)
                 if key not in spans or spans[key].score < span.score:
                     spans[key] = span
@@ -129,7 +126,7 @@ class ExtractiveReader:
         best: list[Found] = []
         for span in ranked:
             if not any(b.passage == span.passage and _overlap(b, span) for b in best):
-                best.append(replace(span, no_answer=no_answer[span.passage]))
+                best.append(span)
             if len(best) == top:
                 break
         return best
@@ -141,7 +138,7 @@ class ExtractiveReader:
         window: Encoding,
         starts: np.ndarray,
         ends: np.ndarray,
-        null: float,
+        no_answer: float,
     ) -> list[Found]:
         context = [i for i, s in enumerate(window.sequence_ids) if s == 1]
         if not context:
@@ -157,7 +154,7 @@ class ExtractiveReader:
                 start, end = _word_bounds(text, window.offsets[s][0], window.offsets[e][1])
                 if start < end:
                     score = float(starts[s] + ends[e])
-                    found.append(Found(passage, start, end, text[start:end], score, null))
+                    found.append(Found(passage, start, end, text[start:end], score, no_answer))
         return found
 
 

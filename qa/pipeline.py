@@ -150,13 +150,13 @@ class Pipeline:
 
         def check(draft: Draft) -> Answer:
             started = time.perf_counter()
+            threshold = s.min_confidence
+            if threshold is None:
+                threshold = abstention.model_for(s.reader).threshold
             if s.reader == "llm":
-                threshold = s.min_confidence
-                if threshold is None:
-                    threshold = abstention.model_for("llm").threshold
                 verdict = verify(draft.question, draft.evidence, draft.proposal, threshold)
             else:
-                verdict = verify_reading(draft.question, draft.reading, s.reader, s.min_confidence)
+                verdict = verify_reading(draft.question, draft.reading, s.reader, threshold)
             draft.timings.verify_s = time.perf_counter() - started
             return Answer(
                 question=draft.asked,

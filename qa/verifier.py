@@ -140,9 +140,9 @@ def abstain(reason: str, signals: Signals | None = None) -> Verdict:
     return Verdict(ABSTAIN, True, [], reason, signals)
 
 
-def confidence(signals: Signals, mode: str = "llm") -> float:
-    """Probability that the candidate is a right answer, by the mode's fitted model."""
-    return abstention.model_for(mode).probability(signals)
+def confidence(signals: Signals) -> float:
+    """Probability that the LLM's candidate is a right answer, by its fitted model."""
+    return abstention.model_for("llm").probability(signals)
 
 
 def type_mismatch(question: str, candidate: str) -> bool:
@@ -219,9 +219,9 @@ def agrees(free: str, candidate: str) -> bool:
     return _f1(normalize_answer(free).split(), normalize_answer(candidate).split()) >= 0.5
 
 
-def reading_signals(question: str, reading: Reading, rank: int) -> tuple[Located, Signals]:
-    """A reader candidate located in its sentence, with the signals it is judged by."""
-    candidate = reading.candidates[rank]
+def reading_signals(question: str, reading: Reading) -> tuple[Located, Signals]:
+    """The reader's best span located in its sentence, with the signals it is judged by."""
+    candidate = reading.candidates[0]
     sentence = candidate.sentence
     free = clean(reading.free)
     located = Located(sentence, candidate.start, candidate.end)
@@ -231,7 +231,7 @@ def reading_signals(question: str, reading: Reading, rank: int) -> tuple[Located
         coverage=sentence.coverage,
         missing=sentence.missing,
         type_mismatch=type_mismatch(question, located.text),
-        rank=rank,
+        rank=0,
         free_found=bool(free) and _verbatim(free, reading.sentences) is not None,
         agree=bool(free) and agrees(free, located.text),
         free_logprob=reading.free_logprob,
@@ -241,9 +241,7 @@ def reading_signals(question: str, reading: Reading, rank: int) -> tuple[Located
     return located, signals
 
 
-def verify_reading(
-    question: str, reading: Reading, mode: str, min_confidence: float | None = None
-) -> Verdict:
+def verify_reading(question: str, reading: Reading, mode: str, min_confidence: float) -> Verdict:
     """Answer with the reader's best span when the abstention model trusts it, citing the
     span's sentence; else abstain. The LLM's free answer only weighs in as agreement: a
     lower span it agrees with is never promoted, because the LLM is the part that planted
@@ -252,9 +250,7 @@ def verify_reading(
         return abstain("the question has no words")
     if not reading.candidates:
         return abstain("the reader found no answer in the retrieved text")
-    model = abstention.model_for(mode)
-    threshold = model.threshold if min_confidence is None else min_confidence
-    located, signals = reading_signals(question, reading, 0)
-    likelihood = model.probability(signals)
+    located, signals = reading_signals(question, reading)
+    likelihood = abstention.model_for(mode).probability(signals)
     signals.confidence = round(likelihood, 4)
-    return decide(question, located, signals, likelihood, threshold)
+    return decide(question, located, signals, likelihood, min_confidence)
