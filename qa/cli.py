@@ -40,6 +40,21 @@ app = typer.Typer(
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 state: dict[str, Any] = {"debug": False}
+# Control characters (ESC starts the sequences that clear a screen or retitle a window)
+# and the bidirectional overrides that reorder what a reader sees.
+HIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """Text for a terminal: each control character shown as its escape (``\\x1b``), so a
+    document cannot write to the user's terminal. ``--json`` and the API keep the text."""
+    return HIDDEN.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
+
+
+def shown(text: str) -> str:
+    """Text for Rich: control characters made visible, markup brackets escaped."""
+    return escape(visible(text))
+
 
 DocsOpt = Annotated[
     list[Path] | None,
@@ -108,7 +123,7 @@ def clean_errors() -> Iterator[None]:
     except QAError as exc:
         if state["debug"]:
             raise
-        err.print(f"error: {escape(str(exc))}")
+        err.print(f"error: {shown(str(exc))}")
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -137,7 +152,7 @@ def _first_error(exc: ValueError) -> str:
 
 
 def warn(message: str) -> None:
-    err.print(f"warning: {escape(message)}")
+    err.print(f"warning: {shown(message)}")
 
 
 def prepared(settings: Settings) -> Pipeline:
@@ -145,7 +160,7 @@ def prepared(settings: Settings) -> Pipeline:
     runner = api.pipeline(settings)
     report = runner.refresh(warn)
     if report is not None:
-        err.print(report.summary())
+        err.print(shown(report.summary()))
     return runner
 
 
@@ -160,15 +175,15 @@ def show_citation(number: int, citation: Citation, full: bool = False) -> None:
     if not full and len(quote) > 160:
         quote = quote[:157] + "..."
     out.print(
-        f"[{number}] {escape(citation.source)}{where} "
-        f"(chars {citation.start}-{citation.end})\n    “{escape(quote)}”"
+        f"[{number}] {shown(citation.source)}{where} "
+        f"(chars {citation.start}-{citation.end})\n    “{shown(quote)}”"
     )
 
 
 def show_docs(runner: Pipeline) -> None:
     files = runner.store.manifest().files
     for source, entry in files.items():
-        out.print(f"{escape(documents.display_path(Path(source)))}  ({entry.chunks} chunks)")
+        out.print(f"{shown(documents.display_path(Path(source)))}  ({entry.chunks} chunks)")
     total = sum(entry.chunks for entry in files.values())
     out.print(f"{len(files)} documents, {total} chunks")
 
@@ -181,9 +196,10 @@ def answer_markdown(answer: Answer) -> Markdown:
     lines = [f"**{_md(answer.answer)}**"]
     for number, citation in enumerate(answer.citations, 1):
         where = f" p. {citation.page}" if citation.page else f":{citation.line_start}"
+        chars = f"(chars {citation.start}-{citation.end})"
         lines += [
             "",
-            f"{number}. `{citation.source}{where}` (chars {citation.start}-{citation.end})",
+            f"{number}. `{visible(citation.source)}{where}` {chars}",
             "",
             f"   > {_md(' '.join(citation.quote.split()))}",
         ]
@@ -191,11 +207,11 @@ def answer_markdown(answer: Answer) -> Markdown:
 
 
 def _md(text: str) -> str:
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|>~<])", r"\\\1", text)
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|>~<])", r"\\\1", visible(text))
 
 
 def show_answer(answer: Answer) -> None:
-    out.print(escape(answer.answer))
+    out.print(shown(answer.answer))
     if answer.citations:
         out.print()
         for number, citation in enumerate(answer.citations, 1):
@@ -224,7 +240,7 @@ def index(
                 bar.update(task, completed=done, total=total)
 
             report = api.index(settings=settings, rebuild=rebuild, progress=progress, warn=warn)
-        out.print(report.summary())
+        out.print(shown(report.summary()))
 
 
 @app.command()
@@ -324,13 +340,13 @@ def chat(
                 show_docs(runner)
                 continue
             if line.startswith("/"):
-                out.print(f"Unknown command {escape(line)}; /help lists them.")
+                out.print(f"Unknown command {shown(line)}; /help lists them.")
                 continue
             draft = Text(style="dim")
             with Live(draft, console=out, transient=True, auto_refresh=False) as live:
 
                 def stream(token: str, live: Live = live, draft: Text = draft) -> None:
-                    draft.append(token)
+                    draft.append(visible(token))
                     live.refresh()
 
                 try:
@@ -338,7 +354,7 @@ def chat(
                 except QAError as exc:
                     if state["debug"]:
                         raise
-                    err.print(f"error: {escape(str(exc))}")
+                    err.print(f"error: {shown(str(exc))}")
                     continue
             if out.is_terminal:
                 out.print(answer_markdown(last))
@@ -436,7 +452,7 @@ def eval_command(
                 out_file.write_text(text, encoding="utf-8")
             except OSError as exc:
                 raise QAError(f"cannot write {out_file}: {exc.strerror}") from exc
-            out.print(f"Report written to {escape(str(out_file))}")
+            out.print(f"Report written to {shown(str(out_file))}")
         if html_file:
             from qa.report import render_html
 
@@ -444,7 +460,7 @@ def eval_command(
                 html_file.write_text(render_html(report, file.name), encoding="utf-8")
             except OSError as exc:
                 raise QAError(f"cannot write {html_file}: {exc.strerror}") from exc
-            out.print(f"HTML report written to {escape(str(html_file))}")
+            out.print(f"HTML report written to {shown(str(html_file))}")
 
 
 @app.command("config")
@@ -469,7 +485,7 @@ def config_command(
         settings = settings_from(**given)
         origins = Settings.origins(**given)
         for name in Settings.model_fields:
-            out.print(f"{escape(_toml(name, getattr(settings, name)))}  # {escape(origins[name])}")
+            out.print(f"{shown(_toml(name, getattr(settings, name)))}  # {shown(origins[name])}")
 
 
 def _toml(name: str, value: object) -> str:
@@ -525,7 +541,7 @@ def info_command(
             ("versions", ", ".join(f"{k} {v}" for k, v in facts.versions.items())),
         ]
         for label, value in rows:
-            out.print(f"{label:<10} {escape(value)}")
+            out.print(f"{label:<10} {shown(value)}")
 
 
 @app.command("serve-llm")
@@ -561,7 +577,7 @@ def run(args: list[str] | None = None) -> int:
         command = context.command_path if context else "qa"
         message = getattr(exc, "format_message", exc.__str__)()
         if message:  # none when the help was shown instead (`qa` alone)
-            err.print(f"error: {escape(message)} (see `{command} --help`)")
+            err.print(f"error: {shown(message)} (see `{command} --help`)")
         return int(getattr(exc, "exit_code", 2))
     except typer.Abort:
         err.print("interrupted")

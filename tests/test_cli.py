@@ -212,3 +212,71 @@ def test_shell_completion_script(capsys: pytest.CaptureFixture[str]) -> None:
     script = capsys.readouterr().out
     assert "_QA_COMPLETE=complete_bash" in script
     assert script.rstrip().endswith("complete -o default -F _qa_completion qa")
+
+
+LAUNCH = "The launch code is ALPHA\x1b[2J\x1b]0;pwned\x07 SEVEN."
+
+
+@pytest.fixture
+def launch_codes(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A document with terminal escapes in a line; no abstention, as display is tested."""
+    monkeypatch.setenv("QA_MIN_CONFIDENCE", "0")
+    folder = workdir / "codes"
+    folder.mkdir()
+    (folder / "codes.txt").write_text(
+        f"Operations manual for the night shift.\n{LAUNCH}\nThe generator is tested on Mondays.\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
+@pytest.mark.parametrize("command", ["ask", "chat"])
+def test_control_characters_in_a_document_are_shown_not_obeyed(
+    llm: ScriptedLLM, launch_codes: Path, command: str
+) -> None:
+    llm.reply = " ALPHA SEVEN"
+    question = "What is the launch code?"
+    args, given = (
+        (["ask", "--docs", "codes", question], None)
+        if command == "ask"
+        else (["chat", "--docs", "codes"], f"{question}\n/sources\n/quit\n")
+    )
+    result = runner.invoke(app, args, input=given)
+    assert result.exit_code == 0, result.stderr
+    assert "The launch code is ALPHA\\x1b[2J\\x1b]0;pwned\\x07 SEVEN." in result.stdout
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", result.stdout + result.stderr)
+
+
+def test_json_keeps_the_exact_text_of_a_quote_with_control_characters(
+    llm: ScriptedLLM, launch_codes: Path
+) -> None:
+    llm.reply = " ALPHA SEVEN"
+    result = runner.invoke(app, ["ask", "--json", "--docs", "codes", "What is the launch code?"])
+    assert result.exit_code == 0, result.stderr
+    [citation] = json.loads(result.stdout)["citations"]
+    assert citation["quote"] == LAUNCH
+    text = (launch_codes / "codes.txt").read_text(encoding="utf-8")
+    assert text[citation["start"] : citation["end"]] == LAUNCH
+
+
+def test_markdown_answer_shows_control_characters_visibly() -> None:
+    from rich.console import Console
+
+    from qa.cli import answer_markdown
+    from qa.models import Citation
+
+    answer = Answer(
+        question="q",
+        answer="ALPHA\x1b[2J [1]",
+        abstained=False,
+        citations=[
+            Citation(source="c\x1b.txt", start=0, end=9, line_start=2, line_end=2, quote=LAUNCH)
+        ],
+    )
+    console = Console(record=True, width=200, color_system=None)
+    console.print(answer_markdown(answer))
+    shown = console.export_text()
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert "ALPHA\\x1b[2J [1]" in shown
+    assert "ALPHA\\x1b[2J\\x1b]0;pwned\\x07 SEVEN." in shown
+    assert "c\\x1b.txt:2" in shown
