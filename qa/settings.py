@@ -28,6 +28,14 @@ def user_config() -> Path:
     return Path(typer.get_app_dir("qa")) / "qa.toml"
 
 
+def packaged_prompts() -> Path:
+    """The prompt templates: ``qa/prompts`` in an installed wheel (pyproject maps the
+    repo's top-level ``prompts/`` there), the repo's ``prompts/`` in a checkout."""
+    package = Path(__file__).resolve().parent
+    installed = package / "prompts"
+    return installed if installed.is_dir() else package.parent / "prompts"
+
+
 class Settings(BaseSettings):
     """Where the documents and store live, and the knobs of each pipeline step."""
 
@@ -39,8 +47,7 @@ class Settings(BaseSettings):
     )
     store: Path = Field(Path("index"), description="Folder of the local Chroma store.")
     prompts: Path = Field(
-        Path(__file__).resolve().parent.parent / "prompts",
-        description="Folder of prompt templates.",
+        default_factory=lambda: packaged_prompts(), description="Folder of prompt templates."
     )
     chunk_chars: int = Field(600, ge=100, description="Target chunk size in characters.")
     max_file_bytes: int = Field(20_000_000, ge=1, description="Larger files are skipped.")
