@@ -18,7 +18,9 @@ part-way leaves the previous index usable and the next run finishes the job.
 Readers keep only chunks whose file hash matches the manifest, so they never mix
 old and new text. A store whose files are damaged, or were written by another qa
 version or embedding model, raises StoreDamaged; ``update`` then rebuilds it from
-the documents, which are the source of truth.
+the documents, which are the source of truth. An error from a Chroma server (out of
+reach, 5xx, a refused key) is never taken for damage: it is a StoreError, and
+nothing local or on the server changes.
 """
 
 from __future__ import annotations
@@ -220,10 +222,12 @@ class Store:
         return StoreDamaged(f"store {self.root} is damaged: {' '.join(why.split())}")
 
     def _failure(self, exc: Exception, doing: str) -> StoreError:
-        """A Chroma error: the server out of reach (StoreError, nothing to rebuild)
-        or a damaged store."""
+        """A Chroma error. From a server it is never damage (an outage, a 5xx, a refused
+        key): a StoreError that changes nothing. Locally, Chroma's files are damaged."""
         if self.chroma_url and _unreachable(exc):
             return StoreError(f"cannot reach the Chroma server at {self.chroma_url} ({_said(exc)})")
+        if self.chroma_url:
+            return StoreError(f"the Chroma server at {self.chroma_url} failed: {_said(exc)}")
         return self._damaged(f"{doing} ({exc})")
 
     @cached_property
@@ -361,7 +365,7 @@ class Store:
         if not found:
             raise DocsError(f"no {KINDS} files in " + _names(self.corpus))
         if rebuild:
-            self._drop()
+            self._drop(warn)
         manifest = self.manifest()
         report = IndexReport(files=len(found))
         kept: dict[str, FileEntry] = {}
@@ -442,7 +446,7 @@ class Store:
             for first in range(0, len(stale_ids), 1000):
                 vectors.delete(ids=stale_ids[first : first + 1000])
         except Exception as exc:
-            if self.chroma_url and _unreachable(exc):
+            if self.chroma_url:
                 raise self._failure(exc, "") from exc
             raise
 
@@ -455,24 +459,40 @@ class Store:
         _write_atomic(self.chunks_path, "".join(c.model_dump_json() + "\n" for c in rows))
         self._save_lexical(LexicalIndex.build(self._identified(rows)))
 
-    def _drop(self) -> None:
-        """Forget this corpus entirely, for a rebuild from the files."""
-        if self.folder.exists():
-            shutil.rmtree(self.folder)
+    def _drop(self, warn: Warn) -> None:
+        """Forget this corpus entirely, for a rebuild from the files. The vectors go
+        first: a server that fails leaves the local files as they were."""
         try:
             self.vectors().delete_collection()
         except Exception as exc:
-            if self.chroma_url:
-                if _unreachable(exc):
-                    raise self._failure(exc, "") from exc
-                self._collections.clear()  # nothing to delete on the server
-                return
-            # Chroma cannot open or change its files: start its folder afresh.
-            from chromadb.api.shared_system_client import SharedSystemClient
-
-            SharedSystemClient.clear_system_cache()
-            shutil.rmtree(self.root / "chroma", ignore_errors=True)
+            if not self.chroma_url:
+                self._set_chroma_aside(warn)
+            elif isinstance(exc, StoreError):
+                raise
+            else:
+                raise self._failure(exc, "") from exc
         self._collections.clear()
+        if self.folder.exists():
+            shutil.rmtree(self.folder)
+
+    def _set_chroma_aside(self, warn: Warn) -> None:
+        """Local Chroma cannot open its own files, so every corpus in them has lost its
+        vectors: move the folder aside (nothing is deleted) and name the corpora that
+        are rebuilt, this one now and the others when next used."""
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()
+        folder = self.root / "chroma"
+        if not folder.exists():
+            return
+        aside = folder.with_name(f"chroma.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        folder.rename(aside)
+        others = sorted(p.name for p in (self.root / "corpora").glob("*") if p != self.folder)
+        later = f"; the other corpora ({', '.join(others)}) when next used" if others else ""
+        warn(
+            f"Chroma's files in {folder} cannot be opened; moved them to {aside.name} "
+            f"(delete it when done); rebuilding corpus {self.name} now{later}"
+        )
 
 
 def server_address(url: str) -> dict[str, Any]:

@@ -114,3 +114,33 @@ def test_garbage_lexical_index_is_rebuilt_silently(store: Store) -> None:
     result = runner.invoke(app, ["ask", QUESTION])
     assert (result.exit_code, result.stderr) == (0, "")
     assert result.stdout.startswith("$200 million [1]\n")
+
+
+def test_unreadable_chroma_files_are_set_aside_and_each_corpus_rebuilt(store: Store) -> None:
+    mine = store.root.parent / "mine"
+    mine.mkdir()
+    (mine / "note.txt").write_text("The office cat is called Biscuit.\n", encoding="utf-8")
+    assert runner.invoke(app, ["index", "--docs", "mine"]).exit_code == 0
+    garbage = b"not a database" * 100
+    (store.root / "chroma" / "chroma.sqlite3").write_bytes(garbage)
+    as_a_new_process()
+
+    result = runner.invoke(app, ["ask", QUESTION])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("$200 million [1]\n")
+    [aside] = store.root.glob("chroma.damaged-*")
+    assert (aside / "chroma.sqlite3").read_bytes() == garbage  # moved, not deleted
+    said = result.stderr.splitlines()[1]
+    assert said == (
+        f"warning: Chroma's files in {store.root / 'chroma'} cannot be opened; moved them to "
+        f"{aside.name} (delete it when done); rebuilding corpus {store.name} now; the other "
+        f"corpora ({Store(store.root, [mine]).name}) when next used"
+    )
+
+    as_a_new_process()
+    other = runner.invoke(app, ["ask", "--docs", "mine", "What is the office cat called?"])
+    assert other.exit_code == 0, other.stderr
+    assert "chunk vectors are missing; rebuilding it from the documents" in other.stderr
+    assert "Biscuit" in other.stdout
+    again = runner.invoke(app, ["ask", QUESTION])
+    assert (again.exit_code, again.stderr) == (0, "")

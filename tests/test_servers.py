@@ -10,7 +10,9 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -94,6 +96,49 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     yield f"http://127.0.0.1:{port}"
     stop(process)
+
+
+class FlakyProxy:
+    """Forwards HTTP requests to a server, or answers each with ``failing`` (a status)."""
+
+    def __init__(self, target: str) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        proxy = self
+        self.failing: int | None = None
+
+        class Handler(BaseHTTPRequestHandler):
+            def relay(self) -> None:
+                size = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(size) if size else None
+                if proxy.failing:
+                    status, data, kind = proxy.failing, b'{"error": "failing"}', "application/json"
+                else:
+                    request = urllib.request.Request(
+                        target + self.path, data=body, method=self.command,
+                        headers={"Content-Type": self.headers.get("Content-Type", "")},
+                    )  # fmt: skip
+                    try:
+                        with urllib.request.urlopen(request, timeout=30) as answer:
+                            status, data = answer.status, answer.read()
+                            kind = answer.headers.get("Content-Type", "")
+                    except urllib.error.HTTPError as refused:
+                        status, data = refused.code, refused.read()
+                        kind = refused.headers.get("Content-Type", "")
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = relay
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 def served(llm_url: str, **more: object) -> qa.Settings:
@@ -199,3 +244,33 @@ def test_chroma_server_out_of_reach(capsys: pytest.CaptureFixture[str]) -> None:
     err = capsys.readouterr().err
     assert err.startswith(f"error: cannot reach the Chroma server at {url}")
     assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("status", [500, 503, 401, 403])
+def test_a_failing_chroma_server_changes_nothing(
+    chroma_url: str, workdir: Path, capsys: pytest.CaptureFixture[str], status: int
+) -> None:
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    proxy = FlakyProxy(chroma_url)
+    flags = ["--chroma-url", proxy.url]
+    assert run(["index", *flags]) == 0
+    manifest = next((workdir / "index" / "corpora").glob("*/manifest.json"))
+    before = manifest.read_bytes()
+    capsys.readouterr()
+
+    proxy.failing = status
+    for command in (["index", *flags], ["ask", QUESTION, *flags]):
+        qa.api._pipelines.clear()
+        SharedSystemClient.clear_system_cache()
+        assert run(command) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: the Chroma server at {proxy.url} failed: ")
+        assert len(err.splitlines()) == 1
+        assert manifest.read_bytes() == before
+
+    proxy.failing = None
+    qa.api._pipelines.clear()
+    SharedSystemClient.clear_system_cache()
+    assert run(["index", *flags]) == 0
+    assert "0 added, 0 updated, 0 removed, 1 unchanged" in capsys.readouterr().out  # vectors kept
