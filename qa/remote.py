@@ -100,13 +100,23 @@ class ServerLLM(BaseLLM):
                 continue
             try:
                 reply = self._call_server(self._request(prompt, stop, grammar))
-            except openai.BadRequestError:  # only raised for a request with a grammar
-                self._grammar = False
+            except openai.BadRequestError as exc:  # only raised for a request with a grammar
+                self._refused_grammar(exc, self._request(prompt, stop, None))
                 generations.append(nothing)
                 continue
             text, logprobs = _choice(reply, self.base_url, self.api)
             generations.append([Generation(text=text, generation_info={"logprobs": logprobs})])
         return LLMResult(generations=generations)
+
+    def _refused_grammar(self, exc: Exception, plain: dict[str, Any]) -> None:
+        """After a 400 for a request with a grammar: stop sending grammars if the same
+        request without one goes through (the server does not take them); any other
+        400, such as a prompt over the context length, is the server's error."""
+        try:
+            self._call_server({**plain, "max_tokens": 1})
+        except ModelError:
+            raise self._error(exc) from exc
+        self._grammar = False
 
     def _call_server(self, request: dict[str, Any], stream: bool = False) -> Any:
         """The server's reply. A 400 for a request with a grammar is left to the caller

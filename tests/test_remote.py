@@ -172,7 +172,19 @@ def test_grammar_rejected_once_then_not_sent(server: tuple[str, Script]) -> None
     assert model.invoke("Question?", grammar='root ::= "a"') == ""
     assert model.invoke("Question?", grammar='root ::= "a"') == ""
     assert model.invoke("Question?") == "ok"
-    assert [("grammar" in r) for r in script.requests] == [True, False]
+    # the rejected request, the same one without the grammar (it went through), a plain one
+    assert [("grammar" in r) for r in script.requests] == [True, False, False]
+
+
+def test_a_400_that_is_not_about_the_grammar_is_an_error(server: tuple[str, Script]) -> None:
+    url, script = server
+    too_long = {"error": {"message": "the request exceeds the available context size"}}
+    script.answers += [(400, too_long), (400, too_long)]
+    model = llm(url)
+    with pytest.raises(ModelError, match="exceeds the available context size"):
+        model.invoke("A long question?", grammar='root ::= "a"')
+    assert model.invoke("Question?", grammar='root ::= "a"') == "ok"  # grammars still sent
+    assert "grammar" in script.requests[-1]
 
 
 def test_stream(server: tuple[str, Script]) -> None:
