@@ -26,7 +26,7 @@ from qa.errors import QAError
 from qa.evaluate import EvalResult, EvalSummary, evaluate, load_questions
 from qa.models import Answer, Citation
 from qa.pipeline import Pipeline, check_question
-from qa.settings import Settings
+from qa.settings import PROJECT_CONFIG, Settings
 
 if TYPE_CHECKING:
     from rich.markdown import Markdown
@@ -137,9 +137,12 @@ def flags(**given: Any) -> dict[str, Any]:
 
 def settings_from(**given: Any) -> Settings:
     try:
-        return Settings(**flags(**given))
+        settings = Settings(**flags(**given))
     except ValueError as exc:
         raise QAError(f"bad settings: {_first_error(exc)}") from exc
+    for name, url in Settings.servers_from_project(**flags(**given)).items():
+        warn(f"{PROJECT_CONFIG.resolve()} sets {name} = {url}: document text goes to that server")
+    return settings
 
 
 def _first_error(exc: ValueError) -> str:

@@ -113,6 +113,19 @@ class Settings(BaseSettings):
         )
 
     @classmethod
+    def servers_from_project(cls, **overrides: Any) -> dict[str, str]:
+        """The servers that a ``qa.toml`` in the working folder (not the user, a flag or
+        the environment) names to receive document text: a prepared folder must not
+        send it elsewhere without saying so."""
+        origins = cls.origins(**overrides)
+        project = TomlConfigSettingsSource(cls, PROJECT_CONFIG)()
+        return {
+            name: str(project[name])
+            for name in ("llm_url", "chroma_url")
+            if origins[name] == str(PROJECT_CONFIG) and project[name]
+        }
+
+    @classmethod
     def origins(cls, **overrides: Any) -> dict[str, str]:
         """Where each setting's value comes from, for ``qa config``."""
         layers = [

@@ -280,3 +280,30 @@ def test_markdown_answer_shows_control_characters_visibly() -> None:
     assert "ALPHA\\x1b[2J [1]" in shown
     assert "ALPHA\\x1b[2J\\x1b]0;pwned\\x07 SEVEN." in shown
     assert "c\\x1b.txt:2" in shown
+
+
+def test_a_project_qa_toml_that_sends_text_to_a_server_is_named_every_run(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (workdir / "qa.toml").write_text(
+        'llm_url = "http://198.51.100.7:8080/v1"\nchroma_url = "http://127.0.0.1:9"\n',
+        encoding="utf-8",
+    )
+    said = [
+        f"warning: {workdir / 'qa.toml'} sets llm_url = http://198.51.100.7:8080/v1: "
+        "document text goes to that server",
+        f"warning: {workdir / 'qa.toml'} sets chroma_url = http://127.0.0.1:9: "
+        "document text goes to that server",
+    ]
+    for _ in range(2):
+        result = runner.invoke(app, ["config"])
+        assert result.exit_code == 0, result.stderr
+        assert result.stderr.splitlines() == said
+    result = runner.invoke(app, ["ask", QUESTION])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[:2] == said
+    assert result.stderr.splitlines()[2].startswith("error: cannot reach the Chroma server")
+
+    monkeypatch.setenv("QA_CHROMA_URL", "")  # the user's own choice overrides the file
+    result = runner.invoke(app, ["config", "--llm-url", "http://127.0.0.1:8080/v1"])
+    assert (result.exit_code, result.stderr) == (0, "")
