@@ -44,7 +44,12 @@ class Skipped(Exception):
 
 
 def discover(roots: Iterable[Path]) -> list[FileState]:
-    """List the readable files under the roots, sorted, without following symlinked dirs."""
+    """List the readable files under the roots, sorted. Symlinked folders are not
+    followed, and a symlinked file only when its target lies inside one of the
+    roots and has a document suffix itself: a link cannot pull in a file from
+    elsewhere on the machine. A root named directly is read even if it is a link."""
+    roots = list(roots)
+    inside = [root.resolve() for root in roots if root.is_dir()]
     found: dict[Path, FileState] = {}
     for root in roots:
         if not root.exists():
@@ -63,12 +68,18 @@ def discover(roots: Iterable[Path]) -> list[FileState]:
             if path.suffix.lower() not in SUFFIXES:
                 continue
             resolved = path.resolve()
+            if path != root and path.is_symlink() and not _kept_link(resolved, inside):
+                continue
             try:
                 stat = resolved.stat()
             except OSError:
                 continue
             found[resolved] = FileState(resolved, stat.st_size, stat.st_mtime_ns)
     return [found[p] for p in sorted(found)]
+
+
+def _kept_link(target: Path, inside: list[Path]) -> bool:
+    return target.suffix.lower() in SUFFIXES and any(target.is_relative_to(r) for r in inside)
 
 
 def _walk(root: Path) -> Iterable[Path]:

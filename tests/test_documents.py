@@ -109,6 +109,24 @@ def test_discover_does_not_hang_on_symlink_loop(tmp_path: Path) -> None:
     assert result == [[(root / "sub" / "a.txt").resolve()]]
 
 
+def test_discover_follows_a_file_link_only_to_a_document_inside_the_roots(tmp_path: Path) -> None:
+    root = tmp_path / "docs"
+    real = write(root / "sub" / "real.txt", "kept")
+    write(tmp_path / "other" / "shared.md", "kept: its folder is a root too")
+    secret = write(tmp_path / "home" / "secret.txt", "outside every root")
+    keys = write(tmp_path / "home" / "id_rsa", "no document suffix")
+    os.symlink(real, root / "alias.txt")
+    os.symlink(secret, root / "secret.txt")
+    os.symlink(keys, root / "notes.txt")
+    os.symlink(tmp_path / "other" / "shared.md", root / "shared.md")
+    assert found([root, tmp_path / "other"]) == [
+        real.resolve(),
+        (tmp_path / "other" / "shared.md").resolve(),
+    ]
+    assert found([root]) == [real.resolve()]
+    assert found([root / "secret.txt"]) == [secret.resolve()]  # named directly: the user's call
+
+
 # --- read ----------------------------------------------------------------------
 
 
