@@ -107,6 +107,16 @@ def read(path: Path, max_bytes: int) -> Document:
     return Document(path, text, hashlib.sha256(data).hexdigest())
 
 
+def fingerprint(path: Path) -> str:
+    """The SHA-256 of a file's bytes, as ``read`` records it: enough to tell a touched
+    file from a changed one without extracting its text (a PDF parse)."""
+    try:
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError as exc:
+        raise Skipped(f"unreadable ({exc.strerror})") from exc
+
+
 def read_text(path: Path) -> str:
     """The current text of a file, for checking quotes against it (OSError, or
     formats.Unreadable, a ValueError, when it can no longer be read)."""

@@ -113,12 +113,14 @@ class Pipeline:
         return self._baseline
 
     def refresh(self, warn: Warn | None = None) -> IndexReport | None:
-        """Index the corpus if it is missing, stale or damaged; None when it was up to date."""
+        """Index the corpus if it is missing, stale or damaged; None when no chunk changed
+        (a touched file only has its time saved)."""
         try:
             stale = self.store.is_stale()
         except StoreDamaged:
             stale = True  # update() says so and rebuilds
-        return self.index(warn=warn) if stale else None
+        report = self.index(warn=warn) if stale else None
+        return report if report and (report.changed or report.skipped) else None
 
     def chain(self, on_token: TokenSink | None = None) -> Runnable[str, Answer]:
         """retrieve | read | verify, with each step's time recorded."""

@@ -279,23 +279,21 @@ class Store:
             raise self._failure(exc, "Chroma cannot open it") from exc
 
     def is_stale(self) -> bool:
-        """Whether any file was added, changed or removed since the last index run."""
+        """Whether any file was added, changed, removed or only touched (its new time is
+        then saved, so it is hashed once, not on every run) since the last index run."""
         if not self.exists():
             return True
         manifest = self.manifest()
         found = documents.discover(self.corpus)
+        if manifest.chunk_chars != self.chunk_chars:
+            return True
         if {str(f.path) for f in found} != set(manifest.files):
             return True
         for state in found:
             entry = manifest.files[str(state.path)]
             if (state.size, state.mtime_ns) == (entry.size, entry.mtime_ns):
                 continue
-            try:
-                sha = documents.read(state.path, self.max_file_bytes).sha256
-            except documents.Skipped:
-                return True
-            if sha != entry.sha256:
-                return True
+            return True
         self.check_vectors(manifest)
         return False
 
@@ -364,6 +362,12 @@ class Store:
         found = documents.discover(self.corpus)
         if not found:
             raise DocsError(f"no {KINDS} files in " + _names(self.corpus))
+        if not rebuild and self.exists() and self.manifest().chunk_chars != self.chunk_chars:
+            warn(
+                f"chunk_chars changed from {self.manifest().chunk_chars} to {self.chunk_chars}: "
+                "re-chunking and re-embedding every file"
+            )
+            rebuild = True
         if rebuild:
             self._drop(warn)
         manifest = self.manifest()
@@ -378,14 +382,14 @@ class Store:
                 report.unchanged += 1
                 continue
             try:
+                if old and documents.fingerprint(state.path) == old.sha256:  # only touched
+                    kept[key] = FileEntry(old.sha256, state.size, state.mtime_ns, old.chunks)
+                    report.unchanged += 1
+                    continue
                 doc = documents.read(state.path, self.max_file_bytes)
             except documents.Skipped as why:
                 warn(f"skipped {documents.display_path(state.path)}: {why}")
                 report.skipped.append(key)
-                continue
-            if old and old.sha256 == doc.sha256:
-                kept[key] = FileEntry(doc.sha256, state.size, state.mtime_ns, old.chunks)
-                report.unchanged += 1
                 continue
             markdown = state.path.suffix.lower() == ".md"
             pieces = chunk_text(doc.text, key, doc.sha256, self.chunk_chars, markdown)

@@ -67,6 +67,29 @@ def test_touched_but_unchanged_file_is_not_reembedded(workdir: Path) -> None:
     assert (report.updated, report.unchanged) == (0, 1)
 
 
+def test_a_touched_file_is_hashed_not_extracted_and_its_time_saved(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = workdir / "docs"
+    write(docs / "a.txt", "Alpha is the first letter.")
+    store = make_store(workdir, docs)
+    store.update()
+    os.utime(docs / "a.txt", ns=(10**18, 10**18))
+    extracted: list[Path] = []
+    monkeypatch.setattr("qa.formats.extract", lambda *a: extracted.append(a[0]) or "")
+    assert store.is_stale()  # only touched, but its new time is to be saved
+    report = store.update()
+    assert (report.changed, report.unchanged) == (False, 1)
+    assert (
+        json.loads(store.manifest_path.read_text())["files"][str((docs / "a.txt").resolve())][
+            "mtime_ns"
+        ]
+        == 10**18
+    )
+    assert not store.is_stale()
+    assert extracted == []
+
+
 def test_unreadable_files_are_skipped_with_a_warning(workdir: Path) -> None:
     docs = workdir / "docs"
     write(docs / "good.txt", "Good text lives here.")
@@ -120,3 +143,21 @@ def test_store_of_another_embedding_model_or_version_is_rebuilt(workdir: Path) -
         assert store.update(warn=warnings.append).added == 1
         assert "rebuilding it from the documents" in warnings[0]
         assert not store.is_stale()
+
+
+def test_a_new_chunk_size_rechunks_every_file(workdir: Path) -> None:
+    docs = workdir / "docs"
+    write(docs / "a.txt", " ".join(f"Sentence number {i} is about letters." for i in range(40)))
+    write(docs / "b.txt", "Beta is the second letter.")
+    before = make_store(workdir, docs).update().chunks
+    store = Store(workdir / "index", [docs], chunk_chars=200)
+    said: list[str] = []
+    assert store.is_stale()
+    report = store.update(warn=said.append)
+    assert said == ["chunk_chars changed from 600 to 200: re-chunking and re-embedding every file"]
+    assert (report.added, report.unchanged) == (2, 0)
+    assert report.chunks > before
+    assert max(len(c.text) for c in store.chunks()) <= 200
+    assert json.loads(store.manifest_path.read_text())["chunk_chars"] == 200
+    assert len(store.vectors().get()["ids"]) == report.chunks
+    assert not store.is_stale()
