@@ -278,6 +278,16 @@ def ask(
             show_answer(answer)
 
 
+def chat_history() -> Path:
+    """The chat's question history, readable by its owner only: questions can be as
+    private as the documents."""
+    saved = Path(typer.get_app_dir("qa")) / "chat-history"
+    saved.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(saved, os.O_CREAT | os.O_APPEND, 0o600))
+    saved.chmod(0o600)
+    return saved
+
+
 def read_question() -> str | None:
     """One line from the user: a prompt with history on a terminal, plain stdin otherwise."""
     if sys.stdin.isatty():
@@ -285,9 +295,7 @@ def read_question() -> str | None:
         from prompt_toolkit.history import FileHistory
 
         if "session" not in state:
-            saved = Path(typer.get_app_dir("qa")) / "chat-history"
-            saved.parent.mkdir(parents=True, exist_ok=True)
-            state["session"] = PromptSession(history=FileHistory(str(saved)))
+            state["session"] = PromptSession(history=FileHistory(str(chat_history())))
         session: PromptSession[str] = state["session"]
         try:
             return session.prompt("? ")

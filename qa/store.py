@@ -165,14 +165,20 @@ class Store:
         return chunks
 
     def lexical(self) -> LexicalIndex:
-        """The BM25 index of the chunk list, rebuilt and saved if missing or stale."""
+        """The BM25 index of the chunk list, rebuilt and saved if missing or stale. The
+        stamp is taken before the list is read and checked after, so an index run that
+        replaces the list meanwhile cannot leave an old index under the new stamp."""
         try:
-            return LexicalIndex.load(self._lexical_folder())
-        except (OSError, ValueError):
-            pass
+            stamp: Path | None = self._lexical_folder()
+        except OSError:
+            stamp = None
+        with suppress(OSError, ValueError):
+            if stamp is not None:
+                return LexicalIndex.load(stamp)
         index = LexicalIndex.build(self._identified(self.chunks()))
         with suppress(OSError):  # a read-only store still answers
-            self._save_lexical(index)
+            if stamp is not None and self._lexical_folder() == stamp:
+                self._save_lexical(index, stamp)
         return index
 
     def search(self, vector: list[float], k: int) -> list[Chunk]:
@@ -211,8 +217,7 @@ class Store:
         stat = self.chunks_path.stat()
         return self.folder / f"lexical-{stat.st_ino}-{stat.st_size}-{stat.st_mtime_ns}"
 
-    def _save_lexical(self, index: LexicalIndex) -> None:
-        folder = self._lexical_folder()
+    def _save_lexical(self, index: LexicalIndex, folder: Path) -> None:
         index.save(folder)
         for old in [*self.folder.glob("lexical-*"), *self.folder.glob(".lexical-*.tmp-*")]:
             if old != folder:
@@ -461,7 +466,7 @@ class Store:
         old = [c for c in old if kept[c.source].sha256 == c.doc_hash]
         rows = sorted(old + fresh, key=lambda c: (c.source, c.index))
         _write_atomic(self.chunks_path, "".join(c.model_dump_json() + "\n" for c in rows))
-        self._save_lexical(LexicalIndex.build(self._identified(rows)))
+        self._save_lexical(LexicalIndex.build(self._identified(rows)), self._lexical_folder())
 
     def _drop(self, warn: Warn) -> None:
         """Forget this corpus entirely, for a rebuild from the files. The vectors go

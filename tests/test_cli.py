@@ -307,3 +307,17 @@ def test_a_project_qa_toml_that_sends_text_to_a_server_is_named_every_run(
     monkeypatch.setenv("QA_CHROMA_URL", "")  # the user's own choice overrides the file
     result = runner.invoke(app, ["config", "--llm-url", "http://127.0.0.1:8080/v1"])
     assert (result.exit_code, result.stderr) == (0, "")
+
+
+def test_chat_history_is_private(workdir: Path) -> None:
+    from qa.cli import chat_history
+
+    saved = workdir / "config" / "qa" / "chat-history"
+    saved.parent.mkdir(parents=True)
+    saved.write_text("an earlier question\n")
+    saved.chmod(0o644)
+    assert chat_history() == saved
+    assert saved.stat().st_mode & 0o777 == 0o600
+    assert saved.read_text() == "an earlier question\n"
+    saved.unlink()
+    assert chat_history().stat().st_mode & 0o777 == 0o600

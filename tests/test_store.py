@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 from qa.documents import read_text
 from qa.errors import DocsError, StoreDamaged
+from qa.models import Chunk
 from qa.store import Store
 
 
@@ -161,3 +163,27 @@ def test_a_new_chunk_size_rechunks_every_file(workdir: Path) -> None:
     assert json.loads(store.manifest_path.read_text())["chunk_chars"] == 200
     assert len(store.vectors().get()["ids"]) == report.chunks
     assert not store.is_stale()
+
+
+def test_a_chunk_list_replaced_while_read_leaves_no_mismatched_bm25_index(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = workdir / "docs"
+    write(docs / "a.txt", "Alpha is the first letter.")
+    store = make_store(workdir, docs)
+    store.update()
+    for old in store.folder.glob("lexical-*"):
+        shutil.rmtree(old)
+    read = Store.chunks
+
+    def read_then_replaced(self: Store) -> list[Chunk]:
+        chunks = read(self)
+        text = self.chunks_path.read_text(encoding="utf-8")
+        draft = self.chunks_path.with_name("draft")
+        draft.write_text(text + text, encoding="utf-8")  # another run's list, in one rename
+        draft.replace(self.chunks_path)
+        return chunks
+
+    monkeypatch.setattr(Store, "chunks", read_then_replaced)
+    assert store.lexical().ids  # answers from what it read
+    assert not list(store.folder.glob("lexical-*"))  # but saved nothing under the new stamp
