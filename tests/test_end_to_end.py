@@ -18,6 +18,7 @@ runner = CliRunner()
 
 
 def assert_quotes_match(answer: qa.Answer) -> None:
+    assert answer.citations, answer
     for citation in answer.citations:
         assert citation_valid(citation), citation
 
@@ -68,8 +69,9 @@ def test_cli_ask_json_with_the_real_model() -> None:
     assert result.exit_code == 0, result.stderr
     payload = json.loads(result.stdout)
     assert payload["question"] == "Where will the OpenAI for Government teams work?"
-    for citation in payload["citations"]:
-        assert citation_valid(qa.Citation(**citation))
+    assert payload["answer"] == "Washington, D.C. [1]"
+    [citation] = payload["citations"]
+    assert citation_valid(qa.Citation(**citation))
 
 
 def test_chat_with_the_real_model() -> None:
@@ -78,6 +80,8 @@ def test_chat_with_the_real_model() -> None:
     )
     assert result.exit_code == 0, result.stderr
     assert "Ask about your documents." in result.stdout
+    assert "Windsurf [1]" in result.stdout
+    assert "seeds/openai-dod-microsoft.txt:3" in result.stdout
 
 
 @pytest.mark.skipif(not (SHARED_DATA / "seed-questions").exists(), reason="no ../shared/data")

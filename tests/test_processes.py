@@ -102,12 +102,12 @@ def test_index_killed_at_random_points_leaves_a_usable_store(tmp_path: Path) -> 
         )
         assert asked.returncode == 0, asked.stderr
         answer = Answer.model_validate(json.loads(asked.stdout))
+        assert f"word{version}x7" in answer.answer, answer
+        assert answer.citations, answer
         assert all(citation_valid(c) for c in answer.citations)
         assert all(
             f"round {version}" in c.quote or f"word{version}x" in c.quote for c in answer.citations
         )
-        if not answer.abstained:
-            assert f"word{version}x7" in answer.answer
         in_step(Store(index, [docs], chunk_chars=150), docs)
 
 
@@ -134,6 +134,8 @@ def test_two_index_runs_at_once_take_turns_and_ask_waits_for_the_new_text(tmp_pa
     assert waited, outcomes
     assert asked.returncode == 0, asked.stderr
     answer = Answer.model_validate(json.loads(asked.stdout))
+    assert "word1x7" in answer.answer, answer
+    assert answer.citations, answer
     assert all(citation_valid(c) for c in answer.citations)
     assert all("round 1" in c.quote or "word1x" in c.quote for c in answer.citations)
     in_step(Store(index, [docs], chunk_chars=150), docs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -305,26 +306,22 @@ def test_every_mode_has_a_model_over_signal_fields() -> None:
         assert mode in abstention.load().fitted, mode
 
 
-@pytest.mark.parametrize(
-    "signals",
-    [
-        Signals(),
-        Signals(similarity=1.0, coverage=1.0, free_found=True, agree=True),
-        Signals(similarity=0.1, coverage=0.0, free_logprob=-3.0, span_logprob=-5.0),
-    ],
-)
-def test_confidence_is_a_probability(signals: Signals) -> None:
-    assert 0.0 < confidence(signals) < 1.0
+def test_confidence_is_the_fitted_logistic_model() -> None:
+    model = abstention.load().models["llm"]
+    signals = Signals(similarity=0.6, coverage=0.5, free_found=True, free_logprob=-0.8)
+    z = model.bias + sum(w * float(getattr(signals, f)) for f, w in model.weights.items())
+    assert confidence(signals) == pytest.approx(1 / (1 + math.exp(-z)))
 
 
-def test_confidence_is_monotone_in_similarity() -> None:
-    values = [
-        confidence(Signals(similarity=s, coverage=0.5, free_found=True))
-        for s in (0.0, 0.25, 0.5, 0.75, 1.0)
-    ]
-    if abstention.model_for("llm").weights.get("similarity", 0.0) < 0:
-        values.reverse()
-    assert values == sorted(values)
+def test_the_threshold_decides_between_answer_and_abstention(doc: Path) -> None:
+    items = [evidence(doc, CAMPUS)]
+    proposal = Proposal("Redmond", -0.25, "Redmond", -0.5)
+    answered = verify("Where is the main campus?", items, proposal, 0.0)
+    assert answered.signals is not None
+    level = answered.signals.confidence  # rounded to 4 places
+    assert verify("Where is the main campus?", items, proposal, level - 0.001).abstained is False
+    above = verify("Where is the main campus?", items, proposal, min(1.0, level + 0.01))
+    assert_abstained(above, "confidence ")
 
 
 # --- verify --------------------------------------------------------------------
@@ -363,7 +360,6 @@ def test_verify_records_signals_of_the_answer(doc: Path) -> None:
     assert (signals.free_found, signals.agree) == (True, True)
     assert (signals.free_logprob, signals.span_logprob) == (-0.25, -0.5)
     assert signals.confidence == round(confidence(signals), 4)
-    assert 0.0 < signals.confidence < 1.0
 
 
 def test_verify_has_no_similarity_or_coverage_threshold(doc: Path) -> None:
@@ -440,7 +436,7 @@ def test_verify_abstains_below_min_confidence(doc: Path) -> None:
     assert verdict.reason.endswith(" below 1.00")
     assert verdict.signals is not None
     assert verdict.signals.candidate == "Redmond"
-    assert 0.0 < verdict.signals.confidence < 1.0
+    assert verdict.signals.confidence == round(confidence(verdict.signals), 4) < 1.0
 
 
 def test_verify_confidence_gate_is_inclusive(doc: Path, monkeypatch: pytest.MonkeyPatch) -> None:
