@@ -25,6 +25,7 @@ from sklearn.linear_model import LogisticRegression
 from qa.abstention import AbstentionModels, Logistic, load, save
 from qa.evaluate import EvalQuestion, EvalReport, is_correct, load_questions, token_f1
 from qa.extractive import MODEL_DIR
+from qa.models import Signals
 
 FEATURES = {
     "llm": [
@@ -58,11 +59,29 @@ def rows(
         item, signals = by_id[result.id], result.signals
         candidate = signals.candidate if signals else ""
         right = bool(item.answerable and candidate and is_correct(candidate, item.answers))
-        x.append([float(getattr(signals, f)) if signals else 0.0 for f in features])
+        x.append([_value(signals, f) if signals else 0.0 for f in features])
         y.append(int(right))
         f1 = token_f1(candidate, item.answers) if item.answerable and candidate else 0.0
         meta.append((bool(item.answerable), bool(candidate), right, f1))
     return np.array(x), np.array(y), meta
+
+
+def _value(signals: Signals, name: str) -> float:
+    value = getattr(signals, name)
+    return np.nan if value is None else float(value)
+
+
+def unmeasured(x: np.ndarray, weights: list[float], features: list[str]) -> dict[str, float]:
+    """Each signal's least confident value in the fit data, for when it is not measured."""
+    return {
+        f: round(float(np.nanmin(x[:, i]) if w > 0 else np.nanmax(x[:, i])), 4)
+        for i, (f, w) in enumerate(zip(features, weights, strict=True))
+    }
+
+
+def filled(x: np.ndarray) -> np.ndarray:
+    """Unmeasured signals (NaN) at their column's lowest value, as for fitting."""
+    return np.where(np.isnan(x), np.nanmin(x, axis=0), x)
 
 
 def sweep(probabilities: np.ndarray, meta: list[Meta], title: str) -> None:
@@ -100,14 +119,16 @@ def main() -> None:
     features = FEATURES[args.mode]
     gold, report = load_report(args.questions, args.report)
     x, y, meta = rows(gold, report, features)
-    fitted = LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
+    fitted = LogisticRegression(C=1.0, max_iter=2000).fit(filled(x), y)
     weights = {f: round(float(w), 4) for f, w in zip(features, fitted.coef_[0], strict=True)}
     bias = round(float(fitted.intercept_[0]), 4)
-    print(f"{args.mode}: weights {weights}, bias {bias}")
-    sweep(fitted.predict_proba(x)[:, 1], meta, f"fit: {args.report}")
+    missing = unmeasured(x, list(fitted.coef_[0]), features)
+    print(f"{args.mode}: weights {weights}, bias {bias}, when missing {missing}")
+    sweep(fitted.predict_proba(filled(x))[:, 1], meta, f"fit: {args.report}")
     for questions, other in args.check:
         gold_b, report_b = load_report(questions, other)
         xb, _, meta_b = rows(gold_b, report_b, features)
+        xb = np.where(np.isnan(xb), [missing[f] for f in features], xb)
         sweep(fitted.predict_proba(xb)[:, 1], meta_b, f"check: {other}")
     if args.write:
         current = load()
@@ -120,7 +141,9 @@ def main() -> None:
             f"commit {commit}, reader.onnx sha256 {sha256(MODEL_DIR / 'reader.onnx')}"
         )
         models = dict(current.models)
-        models[args.mode] = Logistic(weights=weights, bias=bias, threshold=args.threshold)
+        models[args.mode] = Logistic(
+            weights=weights, bias=bias, threshold=args.threshold, missing=missing
+        )
         save(AbstentionModels(version=current.version, fitted=fitted_on, models=models))
         print(f"wrote the {args.mode} model, threshold {args.threshold}")
 

@@ -4,8 +4,9 @@ recorded for it.
 One logistic model per reading mode, fitted by ``bench/fit_abstention.py`` and
 kept with its threshold in ``qa/weights/abstention.json``, which also records the
 question set, the commit and the reader model it was fitted with. A signal that
-is missing counts as its default value (0 or false), which is never the
-confident end of a fitted weight's range for the signals used here.
+was not measured (an LLM server that gives no log-probabilities, no candidate to
+constrain the output to) takes the model's ``missing`` value for it: the least
+confident value seen when fitting, so a missing signal never raises confidence.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import math
 from functools import cache
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, model_validator
 
 from qa.errors import ModelError
 from qa.models import Signals
@@ -24,14 +25,27 @@ WEIGHTS_FILE = Path(__file__).resolve().parent / "weights" / "abstention.json"
 
 
 class Logistic(BaseModel):
-    """One fitted model: weights over Signals fields, a bias, and the threshold chosen."""
+    """One fitted model: weights over Signals fields, a bias, the threshold chosen, and
+    the value each signal takes when it was not measured."""
 
     weights: dict[str, float]
     bias: float
     threshold: float
+    missing: dict[str, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _covers_unmeasured_signals(self) -> Logistic:
+        optional = {name for name, field in Signals.model_fields.items() if field.default is None}
+        lacking = (optional & set(self.weights)) - set(self.missing)
+        if lacking:
+            raise ValueError(f"no value for the signals {sorted(lacking)} when they are missing")
+        return self
 
     def probability(self, signals: Signals) -> float:
-        z = self.bias + sum(w * float(getattr(signals, f)) for f, w in self.weights.items())
+        z = self.bias
+        for name, weight in self.weights.items():
+            value = getattr(signals, name)
+            z += weight * (self.missing[name] if value is None else float(value))
         return 1.0 / (1.0 + math.exp(-z))
 
 

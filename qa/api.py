@@ -113,7 +113,8 @@ def info(*, settings: Settings | None = None) -> StoreInfo:
     settings = settings or configure()
     facts = store_for(settings).info()
     facts.generator = (
-        f"{settings.llm_model} at {settings.llm_url}"
+        f"{settings.llm_model} at {settings.llm_url} (its signals are weighed as fitted "
+        "on the packaged Gemma 3 270M)"
         if settings.llm_url
         else "Gemma 3 270M, in-process (llama.cpp)"
     )

@@ -83,8 +83,8 @@ class Signals(BaseModel):
     rank: int = -1
     free_found: bool = False
     agree: bool = False
-    free_logprob: float = 0.0
-    span_logprob: float = 0.0
+    free_logprob: float | None = None  # None: the LLM gave no log-probabilities
+    span_logprob: float | None = None
     reader_score: float = 0.0
     reader_margin: float = 0.0
     confidence: float = 0.0

@@ -34,12 +34,12 @@ _QUOTED = re.compile(r"[\"“]([^\"“”]{2,80})[\"”]")
 
 @dataclass(frozen=True)
 class Proposal:
-    """What the model offered, with mean token log-probabilities (0.0 when unknown)."""
+    """What the model offered, with mean token log-probabilities (None when unknown)."""
 
     free: str
-    free_logprob: float = 0.0
+    free_logprob: float | None = None
     span: str = ""
-    span_logprob: float = 0.0
+    span_logprob: float | None = None
 
 
 def _literal(text: str) -> str:
@@ -111,8 +111,8 @@ class _LogprobRecorder(BaseCallbackHandler):
             self.logprobs += chunk.generation_info.get("logprobs") or []
 
 
-def _mean(values: list[float]) -> float:
-    return statistics.fmean(values) if values else 0.0
+def _mean(values: list[float]) -> float | None:
+    return statistics.fmean(values) if values else None
 
 
 class Reader:
@@ -134,7 +134,7 @@ class Reader:
         prompt: str,
         grammar: str | None = None,
         on_token: Callable[[str], None] | None = None,
-    ) -> tuple[str, float]:
+    ) -> tuple[str, float | None]:
         """Text and mean token log-probability, streamed to on_token when given."""
         kwargs: dict[str, Any] = {"grammar": grammar} if grammar else {}
         if on_token is None:
@@ -150,7 +150,7 @@ class Reader:
 
     def answer(
         self, question: str, evidence: list[Evidence], on_token: Callable[[str], None] | None = None
-    ) -> tuple[str, float]:
+    ) -> tuple[str, float | None]:
         """The model's free answer from the evidence, and its mean token log-probability."""
         return self._complete(self.render(question, evidence), on_token=on_token)
 

@@ -33,7 +33,7 @@ class Reading:
 
     candidates: list[Candidate] = field(default_factory=list)
     free: str = ""
-    free_logprob: float = 0.0
+    free_logprob: float | None = None
     extract_s: float = 0.0
 
     @property

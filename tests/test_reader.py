@@ -113,7 +113,8 @@ def test_reader_renders_evidence_and_question_into_the_template() -> None:
 def test_reader_proposes_free_and_span_answers() -> None:
     llm = ScriptedLLM(reply=" Redmond, Washington")
     proposal = Reader(llm, PROMPT).read(QUESTION, EVIDENCE)
-    assert proposal == Proposal(" Redmond, Washington", 0.0, " Redmond, Washington", 0.0)
+    # a model that gives no log-probabilities: unknown, not 0.0 (certainty)
+    assert proposal == Proposal(" Redmond, Washington", None, " Redmond, Washington", None)
 
 
 def test_reader_constrains_only_the_second_call_to_the_evidence_candidates() -> None:
@@ -138,7 +139,7 @@ def test_reader_streams_the_free_answer_to_on_token() -> None:
     tokens: list[str] = []
     proposal = Reader(llm, PROMPT).read("How much was the contract?", EVIDENCE, tokens.append)
     assert "".join(tokens) == " $200 million"
-    assert proposal == Proposal(" $200 million", 0.0, " $200 million", 0.0)
+    assert proposal == Proposal(" $200 million", None, " $200 million", None)
     assert len(llm.prompts) == 2
     assert "Question: How much was the contract?\nAnswer:" in llm.prompts[0]
     assert CONTEXT in llm.prompts[0]

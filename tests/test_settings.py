@@ -102,7 +102,10 @@ def test_info_before_and_after_indexing(workdir: Path, capsys: pytest.CaptureFix
     assert run(["info", "--llm-url", "http://gpu:8000/v1", "--llm-model", "big"]) == 0
     shown = capsys.readouterr().out
     assert "index      changed since the last index run\n" in shown
-    assert "generator  big at http://gpu:8000/v1\n" in shown
+    assert (
+        "generator  big at http://gpu:8000/v1 (its signals are weighed as fitted on the "
+        "packaged Gemma 3 270M)\n"
+    ) in shown
 
 
 def test_a_bad_chroma_url_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:

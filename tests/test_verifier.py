@@ -268,6 +268,22 @@ def test_choose_falls_back_to_fuzzy_free_answer(doc: Path) -> None:
     assert signals.rank == 0
 
 
+def test_a_missing_log_probability_never_raises_confidence() -> None:
+    model = abstention.model_for("llm")
+    base = {"similarity": 0.7, "coverage": 0.6, "free_found": True, "agree": True}
+    unknown = confidence(Signals(**base))
+    worst_seen = (model.missing["free_logprob"], model.missing["span_logprob"])
+    for free, span in [worst_seen, (-2.0, -2.0), (-0.5, -1.0), (0.0, 0.0)]:
+        if free >= worst_seen[0] and span >= worst_seen[1]:
+            assert unknown <= confidence(Signals(**base, free_logprob=free, span_logprob=span))
+    assert unknown < confidence(Signals(**base, free_logprob=0.0, span_logprob=0.0))
+
+
+def test_a_model_weighing_a_signal_that_can_be_missing_must_say_its_value() -> None:
+    with pytest.raises(ValueError, match="free_logprob"):
+        abstention.Logistic(weights={"free_logprob": 0.3}, bias=0.0, threshold=0.5)
+
+
 def test_choose_finds_nothing(doc: Path) -> None:
     items = [evidence(doc, CONTRACT), evidence(doc, CAMPUS)]
     found, signals = choose(Proposal("Seattle", -0.5, "Oregon", -2.0), items)
@@ -308,7 +324,9 @@ def test_every_mode_has_a_model_over_signal_fields() -> None:
 
 def test_confidence_is_the_fitted_logistic_model() -> None:
     model = abstention.load().models["llm"]
-    signals = Signals(similarity=0.6, coverage=0.5, free_found=True, free_logprob=-0.8)
+    signals = Signals(
+        similarity=0.6, coverage=0.5, free_found=True, free_logprob=-0.8, span_logprob=-1.5
+    )
     z = model.bias + sum(w * float(getattr(signals, f)) for f, w in model.weights.items())
     assert confidence(signals) == pytest.approx(1 / (1 + math.exp(-z)))
 
