@@ -72,10 +72,13 @@ def _value(signals: Signals, name: str) -> float:
 
 
 def unmeasured(x: np.ndarray, weights: list[float], features: list[str]) -> dict[str, float]:
-    """Each signal's least confident value in the fit data, for when it is not measured."""
+    """The least confident value in the fit data of each signal that can go unmeasured
+    (an LLM's log-probabilities), for when it is."""
+    optional = {name for name, field in Signals.model_fields.items() if field.default is None}
     return {
         f: round(float(np.nanmin(x[:, i]) if w > 0 else np.nanmax(x[:, i])), 4)
         for i, (f, w) in enumerate(zip(features, weights, strict=True))
+        if f in optional
     }
 
 

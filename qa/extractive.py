@@ -29,7 +29,7 @@ MODEL_DIR = Path(__file__).resolve().parent / "weights" / "reader"
 MAX_TOKENS = 256  # a 600-character chunk and its question take about 150
 STRIDE = 96
 MAX_ANSWER_TOKENS = 48  # room for a list or a clause
-TOP_TOKENS = 20
+TOP_TOKENS = 10
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 

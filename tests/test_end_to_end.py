@@ -76,12 +76,14 @@ def test_cli_ask_json_with_the_real_model() -> None:
 
 def test_chat_with_the_real_model() -> None:
     result = runner.invoke(
-        app, ["chat"], input="Which acquisition is tied to the dispute over model access?\n/quit\n"
+        app,
+        ["chat"],
+        input="Which defence software supplier could OpenAI end up competing with?\n/quit\n",
     )
     assert result.exit_code == 0, result.stderr
     assert "Ask about your documents." in result.stdout
-    assert "Windsurf [1]" in result.stdout
-    assert "seeds/openai-dod-microsoft.txt:3" in result.stdout
+    assert "Palantir [1]" in result.stdout
+    assert "seeds/openai-dod-microsoft.txt:4" in result.stdout
 
 
 @pytest.mark.skipif(not (SHARED_DATA / "seed-questions").exists(), reason="no ../shared/data")
