@@ -131,7 +131,7 @@ def main() -> None:
     for questions, other in args.check:
         gold_b, report_b = load_report(questions, other)
         xb, _, meta_b = rows(gold_b, report_b, features)
-        xb = np.where(np.isnan(xb), [missing[f] for f in features], xb)
+        xb = np.where(np.isnan(xb), [missing.get(f, np.nan) for f in features], xb)
         sweep(fitted.predict_proba(xb)[:, 1], meta_b, f"check: {other}")
     if args.write:
         current = load()

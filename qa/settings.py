@@ -117,13 +117,12 @@ class Settings(BaseSettings):
         """The servers that a ``qa.toml`` in the working folder (not the user, a flag or
         the environment) names to receive document text: a prepared folder must not
         send it elsewhere without saying so."""
-        origins = cls.origins(**overrides)
         project = TomlConfigSettingsSource(cls, PROJECT_CONFIG)()
-        return {
-            name: str(project[name])
-            for name in ("llm_url", "chroma_url")
-            if origins[name] == str(PROJECT_CONFIG) and project[name]
-        }
+        named = {n: str(project[n]) for n in ("llm_url", "chroma_url") if project.get(n)}
+        if not named:  # the usual case: no qa.toml here, or none naming a server
+            return {}
+        origins = cls.origins(**overrides)
+        return {n: url for n, url in named.items() if origins[n] == str(PROJECT_CONFIG)}
 
     @classmethod
     def origins(cls, **overrides: Any) -> dict[str, str]:

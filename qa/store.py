@@ -289,9 +289,9 @@ class Store:
         if not self.exists():
             return True
         manifest = self.manifest()
-        found = documents.discover(self.corpus)
         if manifest.chunk_chars != self.chunk_chars:
             return True
+        found = documents.discover(self.corpus)
         if {str(f.path) for f in found} != set(manifest.files):
             return True
         for state in found:
@@ -367,9 +367,10 @@ class Store:
         found = documents.discover(self.corpus)
         if not found:
             raise DocsError(f"no {KINDS} files in " + _names(self.corpus))
-        if not rebuild and self.exists() and self.manifest().chunk_chars != self.chunk_chars:
+        before = self.manifest().chunk_chars if self.exists() and not rebuild else None
+        if before is not None and before != self.chunk_chars:
             warn(
-                f"chunk_chars changed from {self.manifest().chunk_chars} to {self.chunk_chars}: "
+                f"chunk_chars changed from {before} to {self.chunk_chars}: "
                 "re-chunking and re-embedding every file"
             )
             rebuild = True
