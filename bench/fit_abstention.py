@@ -23,7 +23,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from qa.abstention import AbstentionModels, Logistic, load, save
-from qa.evaluate import EvalQuestion, EvalReport, is_correct, load_questions, token_f1
+from qa.evaluate import EvalQuestion, EvalReport, best_f1, is_correct, load_questions
 from qa.extractive import MODEL_DIR
 from qa.models import Signals
 
@@ -61,7 +61,7 @@ def rows(
         right = bool(item.answerable and candidate and is_correct(candidate, item.answers))
         x.append([_value(signals, f) if signals else 0.0 for f in features])
         y.append(int(right))
-        f1 = token_f1(candidate, item.answers) if item.answerable and candidate else 0.0
+        f1 = best_f1(candidate, item.answers) if item.answerable and candidate else 0.0
         meta.append((bool(item.answerable), bool(candidate), right, f1))
     return np.array(x), np.array(y), meta
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import statistics
-from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from pydantic import BaseModel, ValidationError, field_validator
 from qa import documents
 from qa.errors import EvalFileError, QuestionError
 from qa.models import Answer, Citation, Signals
-from qa.terms import normalize_answer
+from qa.terms import normalize_answer, token_f1
 from qa.verifier import MAX_ANSWER_WORDS, ungrounded
 
 _MARKER = re.compile(r"\s*\[\d+\]")
@@ -123,16 +122,10 @@ def is_correct(answer: str, golds: Iterable[str], max_words: int | None = MAX_AN
     return any(g and normalize_answer(g) in normal for g in golds if normalize_answer(g))
 
 
-def token_f1(answer: str, golds: Iterable[str]) -> float:
+def best_f1(answer: str, golds: Iterable[str]) -> float:
+    """The answer's token F1 against its closest gold answer."""
     got = normalize_answer(answer_text(answer)).split()
-    best = 0.0
-    for gold in golds:
-        want = normalize_answer(gold).split()
-        common = sum((Counter(got) & Counter(want)).values())
-        if common:
-            p, r = common / len(got), common / len(want)
-            best = max(best, 2 * p * r / (p + r))
-    return best
+    return max((token_f1(got, normalize_answer(g).split()) for g in golds), default=0.0)
 
 
 def citation_valid(citation: Citation) -> bool:
@@ -161,7 +154,7 @@ def score(item: EvalQuestion, answer: Answer) -> EvalResult:
         )
     if expects is True:
         result.correct = not answer.abstained and is_correct(answer.answer, item.answers)
-        result.f1 = 0.0 if answer.abstained else round(token_f1(answer.answer, item.answers), 4)
+        result.f1 = 0.0 if answer.abstained else round(best_f1(answer.answer, item.answers), 4)
     elif expects is False:
         result.correct = answer.abstained
     return result

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import string
+from collections import Counter
 
 import Stemmer
 
-_WORD = re.compile(r"\w+(?:[.'’]\w+)*", re.UNICODE)
+WORD = re.compile(r"\w+(?:[.'’]\w+)*", re.UNICODE)  # "U.S.", "don't", "3.5" stay whole
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _STEMMER = Stemmer.Stemmer("english")
 _WH = re.compile(r"\b(what|which|who|whom|whose|when|where|why|how)\b", re.IGNORECASE)
@@ -50,7 +51,7 @@ def stem(word: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    return _WORD.findall(fold(text))
+    return WORD.findall(fold(text))
 
 
 def term_list(text: str) -> list[str]:
@@ -75,6 +76,15 @@ def normalize_answer(text: str) -> str:
     text = fold(text)
     text = "".join(ch for ch in text if ch not in string.punctuation)
     return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def token_f1(got: list[str], wanted: list[str]) -> float:
+    """SQuAD's token F1 between two lists of normalised tokens."""
+    common = sum((Counter(got) & Counter(wanted)).values())
+    if not common:
+        return 0.0
+    precision, recall = common / len(got), common / len(wanted)
+    return 2 * precision * recall / (precision + recall)
 
 
 def asks_for_number(question: str) -> bool:

@@ -16,11 +16,18 @@ from qa import abstention, documents
 from qa.models import Citation, Evidence, Signals
 from qa.reader import Proposal
 from qa.reading import Reading
-from qa.terms import asks_for_number, fold, mentions_number, normalize_answer, words
+from qa.terms import (
+    WORD,
+    asks_for_number,
+    fold,
+    mentions_number,
+    normalize_answer,
+    token_f1,
+    words,
+)
 
 ABSTAIN = "I can't find that in the documents."
 MAX_ANSWER_WORDS = 30
-_TOKEN = re.compile(r"\w+(?:[.'’]\w+)*")
 _MARKER = re.compile(r"\[\d+\]")
 _ABBREVIATION = re.compile(r"\b(?:[A-Za-z]\.)+[A-Za-z]$")
 _FACT = re.compile(r"\d[\d,.]*|\b[A-Z][\w’'&.-]*")
@@ -78,11 +85,11 @@ def locate(answer: str, evidence: list[Evidence]) -> Located | None:
         return None
     best: tuple[float, Located] | None = None
     for item in evidence:
-        tokens = list(_TOKEN.finditer(item.text))
+        tokens = list(WORD.finditer(item.text))
         normal = [normalize_answer(t.group()) for t in tokens]
         for i in range(len(tokens)):
             for j in range(i, min(len(tokens), i + len(wanted) + 3)):
-                score = _f1(normal[i : j + 1], wanted)
+                score = token_f1(normal[i : j + 1], wanted)
                 if score >= 0.67 and (best is None or score > best[0]):
                     best = (score, Located(item, tokens[i].start(), tokens[j].end()))
     return best[1] if best else None
@@ -100,14 +107,6 @@ def _find_word_bounded(haystack: str, needle: str) -> int:
             return at
         at = haystack.find(needle, at + 1)
     return -1
-
-
-def _f1(got: list[str], wanted: list[str]) -> float:
-    common = sum(min(got.count(w), wanted.count(w)) for w in set(wanted))
-    if not common:
-        return 0.0
-    precision, recall = common / len(got), common / len(wanted)
-    return 2 * precision * recall / (precision + recall)
 
 
 def ungrounded(answer: str, quotes: list[str]) -> list[str]:
@@ -216,7 +215,7 @@ def decide(
 
 def agrees(free: str, candidate: str) -> bool:
     """Whether the LLM's free answer and a reader span name the same thing (token F1 >= 0.5)."""
-    return _f1(normalize_answer(free).split(), normalize_answer(candidate).split()) >= 0.5
+    return token_f1(normalize_answer(free).split(), normalize_answer(candidate).split()) >= 0.5
 
 
 def reading_signals(question: str, reading: Reading) -> tuple[Located, Signals]:

@@ -13,10 +13,10 @@ from qa.evaluate import (
     EvalQuestion,
     EvalResult,
     answer_text,
+    best_f1,
     evaluate,
     is_correct,
     load_questions,
-    token_f1,
 )
 from qa.models import Answer, Citation, Timings
 
@@ -126,7 +126,7 @@ def test_load_questions_keeps_unicode_line_separators_inside_strings(tmp_path: P
     assert question.question == "Who wrote\u2028this?"
 
 
-# --- answer_text / is_correct / token_f1 ---------------------------------------
+# --- answer_text / is_correct / best_f1 ---------------------------------------
 
 
 def test_answer_text_removes_markers() -> None:
@@ -163,17 +163,17 @@ def test_is_correct_ignores_markers_in_word_count() -> None:
 
 
 def test_token_f1() -> None:
-    assert token_f1("Redmond, Washington [1]", ["Redmond Washington"]) == 1.0
-    assert token_f1("Redmond [1]", ["Redmond Washington"]) == pytest.approx(2 / 3)
-    assert token_f1("the big red car", ["a red car"]) == pytest.approx(0.8)
-    assert token_f1("Redmond", ["Seattle", "in Redmond"]) == pytest.approx(2 / 3)
-    assert token_f1("Redmond", ["Seattle"]) == 0.0
-    assert token_f1("Redmond", []) == 0.0
-    assert token_f1("", ["Redmond"]) == 0.0
+    assert best_f1("Redmond, Washington [1]", ["Redmond Washington"]) == 1.0
+    assert best_f1("Redmond [1]", ["Redmond Washington"]) == pytest.approx(2 / 3)
+    assert best_f1("the big red car", ["a red car"]) == pytest.approx(0.8)
+    assert best_f1("Redmond", ["Seattle", "in Redmond"]) == pytest.approx(2 / 3)
+    assert best_f1("Redmond", ["Seattle"]) == 0.0
+    assert best_f1("Redmond", []) == 0.0
+    assert best_f1("", ["Redmond"]) == 0.0
 
 
 def test_token_f1_counts_repeated_tokens_once_each() -> None:
-    assert token_f1("red red red", ["red"]) == pytest.approx(0.5)
+    assert best_f1("red red red", ["red"]) == pytest.approx(0.5)
 
 
 # --- evaluate ------------------------------------------------------------------
