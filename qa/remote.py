@@ -18,11 +18,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models.llms import BaseLLM
-from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 from pydantic import PrivateAttr, SecretStr
 
+from qa.completion import Completion, CompletionLLM
 from qa.errors import ModelError
 
 if TYPE_CHECKING:
@@ -31,16 +29,15 @@ if TYPE_CHECKING:
 GRAMMAR_FIELD = "grammar"  # llama.cpp's name; vLLM and Ollama ignore unknown fields
 
 
-class ServerLLM(BaseLLM):
+class ServerLLM(CompletionLLM):
     """Greedy completions from an OpenAI-compatible server."""
 
     base_url: str
     model: str
-    api: Literal["chat", "completions"] = "chat"
-    api_key: SecretStr | None = None
-    timeout: float = 60.0
-    retries: int = 2
-    max_tokens: int = 32
+    api: Literal["chat", "completions"]
+    api_key: SecretStr | None
+    timeout: float
+    retries: int
     _client: openai.OpenAI | None = PrivateAttr(default=None)
     _grammar: bool = PrivateAttr(default=True)
 
@@ -78,35 +75,19 @@ class ServerLLM(BaseLLM):
             request["extra_body"] = {GRAMMAR_FIELD: grammar}
         return request
 
-    def _generate(
-        self,
-        prompts: list[str],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> LLMResult:
-        """Completions with each token's log-probability; ``grammar=`` constrains the
-        output where the server takes a GBNF grammar (llama.cpp). A server that
-        rejects the grammar gets no constrained request again: the reader then
-        works from the free answer alone."""
+    def _complete(self, prompt: str, stop: list[str] | None, grammar: str | None) -> Completion:
+        """A server that rejects the grammar gets no constrained request again: the
+        reader then works from the free answer alone (an empty constrained one)."""
         import openai
 
-        grammar = kwargs.get("grammar")
-        nothing = [Generation(text="", generation_info={"logprobs": []})]
-        generations = []
-        for prompt in prompts:
-            if grammar and not self._grammar:
-                generations.append(nothing)
-                continue
-            try:
-                reply = self._call_server(self._request(prompt, stop, grammar))
-            except openai.BadRequestError as exc:  # only raised for a request with a grammar
-                self._refused_grammar(exc, self._request(prompt, stop, None))
-                generations.append(nothing)
-                continue
-            text, logprobs = _choice(reply, self.base_url, self.api)
-            generations.append([Generation(text=text, generation_info={"logprobs": logprobs})])
-        return LLMResult(generations=generations)
+        if grammar and not self._grammar:
+            return "", []
+        try:
+            reply = self._call_server(self._request(prompt, stop, grammar))
+        except openai.BadRequestError as exc:  # only raised for a request with a grammar
+            self._refused_grammar(exc, self._request(prompt, stop, None))
+            return "", []
+        return _choice(reply, self.base_url, self.api)
 
     def _refused_grammar(self, exc: Exception, plain: dict[str, Any]) -> None:
         """After a 400 for a request with a grammar: stop sending grammars if the same
@@ -153,17 +134,10 @@ class ServerLLM(BaseLLM):
             why = f"{where} sent a malformed response ({' '.join(str(exc).split())[:200]})"
         return ModelError(why)
 
-    def _stream(
-        self,
-        prompt: str,
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[GenerationChunk]:
+    def _tokens(self, prompt: str, stop: list[str] | None) -> Iterator[Completion]:
         import openai
 
         stream = self._call_server(self._request(prompt, stop, None), stream=True)
-        streamed = False
         try:
             for event in stream:
                 if not getattr(event, "choices", None):
@@ -173,20 +147,9 @@ class ServerLLM(BaseLLM):
                     token = (choice.delta.content if choice.delta else None) or ""
                 else:
                     token = choice.text or ""
-                if not token:
-                    continue
-                logprobs = _token_logprobs(choice.logprobs)
-                chunk = GenerationChunk(text=token, generation_info={"logprobs": logprobs})
-                if run_manager:
-                    run_manager.on_llm_new_token(token, chunk=chunk)
-                streamed = True
-                yield chunk
-        except openai.OpenAIError as exc:
+                yield token, _token_logprobs(choice.logprobs) if token else []
+        except (openai.OpenAIError, AttributeError, TypeError, ValueError) as exc:
             raise self._error(exc) from exc
-        except (AttributeError, TypeError, ValueError) as exc:
-            raise self._error(exc) from exc
-        if not streamed:  # LangChain wants at least one chunk
-            yield GenerationChunk(text="")
 
 
 def _choice(reply: Any, where: str, api: str) -> tuple[str, list[float]]:

@@ -28,7 +28,7 @@ def piece(text: str, logprob: float = -0.5) -> dict[str, Any]:
 
 def llm_over(monkeypatch: pytest.MonkeyPatch, pieces: list[dict[str, Any]]) -> LlamaCppLLM:
     monkeypatch.setattr(LlamaCppLLM, "_backend", lambda self: Backend(pieces))
-    return LlamaCppLLM()
+    return LlamaCppLLM(threads=2, max_tokens=32)
 
 
 def test_stream_yields_each_token(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -87,7 +87,8 @@ def free_port() -> int:
 
 
 def llm(url: str, **options: Any) -> ServerLLM:
-    return ServerLLM(base_url=url, model="m", api_key=KEY, **{"retries": 0, **options})
+    given = {"api": "chat", "timeout": 60.0, "retries": 0, "max_tokens": 32, **options}
+    return ServerLLM(base_url=url, model="m", api_key=KEY, **given)
 
 
 def test_answer_with_logprobs_and_key(server: tuple[str, Script]) -> None:
