@@ -82,7 +82,7 @@ def heading_trails(text: str) -> list[tuple[int, str]]:
 
 
 def chunk_text(
-    text: str, source: str, doc_hash: str, max_chars: int = 600, markdown: bool = False
+    text: str, source: str, doc_hash: str, max_chars: int, markdown: bool = False
 ) -> list[Chunk]:
     """Pack whole sentences into chunks of about max_chars, overlapping by one sentence.
     No chunk runs across a page break, or in Markdown across a heading; there each

@@ -23,7 +23,7 @@ class QARetriever(BaseRetriever):
     Markdown heading trail above the chunk) where there is one."""
 
     pipeline: Any  # a qa.pipeline.Pipeline (not a pydantic type)
-    k: int = 6
+    k: int
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun

@@ -26,7 +26,7 @@ RRF_K = 60
 class Retriever:
     """Finds the sentences of a corpus that best support an answer to a question."""
 
-    def __init__(self, store: Store, top_k: int = 6, sentences: int = 4) -> None:
+    def __init__(self, store: Store, top_k: int, sentences: int) -> None:
         self.store = store
         self.top_k = top_k
         self.sentences = sentences

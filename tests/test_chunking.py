@@ -117,8 +117,8 @@ def test_chunk_text_short_text_is_one_chunk() -> None:
 
 
 def test_chunk_text_empty_text_has_no_chunks() -> None:
-    assert chunk_text("", "s", "h") == []
-    assert chunk_text(" \n\n ", "s", "h") == []
+    assert chunk_text("", "s", "h", max_chars=600) == []
+    assert chunk_text(" \n\n ", "s", "h", max_chars=600) == []
 
 
 def test_chunk_text_overlaps_by_one_sentence() -> None:
