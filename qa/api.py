@@ -1,8 +1,8 @@
 """The Python API: ``ask``, ``index``, ``evaluate_file`` and ``info``, and
 ``as_retriever`` and ``as_chain`` for composing qa with other LangChain code.
 
-Pipelines are cached per settings, so a program that asks many questions loads
-the models and opens the store once.
+Pipelines are kept per settings (``pipelines``), so a program that asks many
+questions loads the models and opens the store once.
 """
 
 from __future__ import annotations
@@ -31,7 +31,28 @@ PACKAGES = (
     "openai",
 )
 
-_pipelines: dict[str, Pipeline] = {}
+
+class Pipelines:
+    """The pipelines built so far, one per distinct settings. The API holds one; a test
+    or a long-running program that wants a clean slate makes a fresh one or clears it."""
+
+    def __init__(self) -> None:
+        self._built: dict[str, Pipeline] = {}
+
+    def get(self, settings: Settings) -> Pipeline:
+        """The pipeline for these settings (the API key counts, though it dumps masked)."""
+        secret = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
+        key = settings.model_dump_json() + secret
+        if key not in self._built:
+            self._built[key] = Pipeline(settings)
+        return self._built[key]
+
+    def clear(self) -> None:
+        """Forget every pipeline, so the next question opens the store afresh."""
+        self._built.clear()
+
+
+pipelines = Pipelines()
 
 
 def configure(
@@ -48,12 +69,8 @@ def configure(
 
 
 def pipeline(settings: Settings) -> Pipeline:
-    """The cached pipeline for these settings (the API key counts, though it dumps masked)."""
-    secret = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
-    key = settings.model_dump_json() + secret
-    if key not in _pipelines:
-        _pipelines[key] = Pipeline(settings)
-    return _pipelines[key]
+    """The pipeline for these settings, built on first use."""
+    return pipelines.get(settings)
 
 
 def ask(

@@ -6,12 +6,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from langchain_core.language_models.llms import BaseLLM
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from qa import abstention, reading
-from qa.baseline import Baseline
 from qa.errors import QuestionError, StoreDamaged
 from qa.extractive import ExtractiveReader, SpanReader
 from qa.guard import question_part
@@ -23,6 +23,9 @@ from qa.retriever import Retriever
 from qa.settings import Settings
 from qa.store import Progress, Store, Warn
 from qa.verifier import verify, verify_reading
+
+if TYPE_CHECKING:
+    from qa.baseline import Baseline
 
 MAX_QUESTION_CHARS = 2000
 BASELINE_TOKENS = 64
@@ -106,8 +109,11 @@ class Pipeline:
         return self._retriever
 
     def baseline(self) -> Baseline:
-        """The LangChain tutorial recipe over the same corpus, store and model."""
+        """The LangChain tutorial recipe over the same corpus, store and model (imported
+        here: only ``qa eval --baseline`` needs it and its text splitters)."""
         if self._baseline is None:
+            from qa.baseline import Baseline
+
             llm = self.llm.model_copy(update={"max_tokens": BASELINE_TOKENS})
             self._baseline = Baseline(self.store, llm, self.settings.prompts / "baseline.txt")
         return self._baseline

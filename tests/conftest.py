@@ -25,5 +25,5 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("QA_STORE", str(tmp_path / "index"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setattr(api, "pipelines", api.Pipelines())
     yield tmp_path
-    api._pipelines.clear()

@@ -40,7 +40,7 @@ def store() -> Store:
 
 def as_a_new_process() -> None:
     """Forget the open pipelines and Chroma clients, as the next command would."""
-    api._pipelines.clear()
+    api.pipelines.clear()
     SharedSystemClient.clear_system_cache()
 
 

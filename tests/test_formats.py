@@ -107,7 +107,7 @@ def test_citations_into_each_kind_quote_the_extracted_text(
     ]:
         scripted = ScriptedLLM(reply=reply)
         monkeypatch.setattr("qa.pipeline.LlamaCppLLM", lambda s=scripted, **_: s)
-        qa.api._pipelines.clear()
+        qa.api.pipelines.clear()
         answer = qa.ask(question, docs=docs)
         assert not answer.abstained, (question, answer.reason)
         citation = answer.citations[0]

@@ -261,7 +261,7 @@ def test_a_failing_chroma_server_changes_nothing(
 
     proxy.failing = status
     for command in (["index", *flags], ["ask", QUESTION, *flags]):
-        qa.api._pipelines.clear()
+        qa.api.pipelines.clear()
         SharedSystemClient.clear_system_cache()
         assert run(command) == 1
         err = capsys.readouterr().err
@@ -270,7 +270,7 @@ def test_a_failing_chroma_server_changes_nothing(
         assert manifest.read_bytes() == before
 
     proxy.failing = None
-    qa.api._pipelines.clear()
+    qa.api.pipelines.clear()
     SharedSystemClient.clear_system_cache()
     assert run(["index", *flags]) == 0
     assert "0 added, 0 updated, 0 removed, 1 unchanged" in capsys.readouterr().out  # vectors kept
