@@ -5,14 +5,19 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 
-class Span(BaseModel):
-    """A stretch of one file's text, with where it sits."""
+class Place(BaseModel):
+    """Where a stretch of a file sits: character offsets and 1-based lines."""
 
     source: str
     start: int
     end: int
     line_start: int
     line_end: int
+
+
+class Span(Place):
+    """A stretch of one file's text, with where it sits."""
+
     text: str
 
 
@@ -60,14 +65,9 @@ class Passage(BaseModel):
         return None
 
 
-class Citation(BaseModel):
+class Citation(Place):
     """Where an answer comes from; ``quote == file_text[start:end]`` is checked."""
 
-    source: str
-    start: int
-    end: int
-    line_start: int
-    line_end: int
     quote: str
     page: int | None = None  # PDFs: the page the quote starts on
 
