@@ -71,10 +71,11 @@ def warm(store: Path, docs: Path, questions: list[str], repeat: int) -> dict[str
 
 def retrieval(store: Path, docs: Path, questions: list[str], repeat: int) -> dict[str, Any]:
     """Warm hybrid retrieval latency, after one question has loaded everything."""
+    from qa.pipeline import store_for
     from qa.retriever import Retriever
-    from qa.store import Store
+    from qa.settings import Settings
 
-    retriever = Retriever(Store(store, [docs]), top_k=6, sentences=1)
+    retriever = Retriever(store_for(Settings(store=store, docs=[docs])), top_k=6, sentences=1)
     retriever.evidence(questions[0])
     times = []
     for _ in range(repeat):

@@ -13,6 +13,7 @@ import json
 import re
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from langchain_core.documents import Document
 from langchain_core.language_models.llms import BaseLLM
@@ -21,8 +22,12 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from qa import documents
 from qa.chunking import LineIndex
+from qa.embeddings import MiniLMEmbeddings
 from qa.models import Answer, Citation, Timings
 from qa.store import Store
+
+if TYPE_CHECKING:
+    from langchain_chroma import Chroma
 
 TOP_K = 4
 _DONT_KNOW = re.compile(r"\b(don'?t|do not|doesn'?t|cannot|can'?t) (know|say|find|answer)", re.I)
@@ -38,6 +43,9 @@ class Baseline:
         self.collection = store.collection + "-baseline"
         self._ready = False
 
+    def _vectors(self) -> Chroma:
+        return self.store.vectors.langchain(self.collection, MiniLMEmbeddings())
+
     def _fingerprint(self) -> str:
         files = sorted(f"{k}:{v.sha256}" for k, v in self.store.manifest().files.items())
         return hashlib.sha256("\n".join(files).encode()).hexdigest()
@@ -48,7 +56,7 @@ class Baseline:
             return
         marker = self.store.folder / "baseline.json"
         fingerprint = self._fingerprint()
-        vectors = self.store.vectors(self.collection)
+        vectors = self._vectors()
         if not marker.exists() or json.loads(marker.read_text())["fingerprint"] != fingerprint:
             vectors.reset_collection()
             splitter = RecursiveCharacterTextSplitter(
@@ -65,7 +73,7 @@ class Baseline:
     def ask(self, question: str) -> Answer:
         started = time.perf_counter()
         self.prepare()
-        docs = self.store.vectors(self.collection).similarity_search(question, k=TOP_K)
+        docs = self._vectors().similarity_search(question, k=TOP_K)
         retrieved = time.perf_counter()
         context = "\n\n".join(d.page_content for d in docs)
         text = self.llm.invoke(

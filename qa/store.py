@@ -1,4 +1,4 @@
-"""The local store: a Chroma collection per corpus, kept in step with the files.
+"""The local store: one corpus's index, kept in step with the files.
 
 Layout under the store folder::
 
@@ -11,6 +11,11 @@ Layout under the store folder::
                             chunks.jsonl's inode, size and mtime, so a stale one
                             is never read and a missing one is rebuilt
     store-id                with a Chroma server: this store's id in collection names
+
+``Store`` is a facade over parts each testable alone: the manifest and the pure
+plan of a run that compares it with the files found (``qa.manifest``), the Chroma
+collection with its error mapping (``qa.vectors``), and the BM25 index
+(``qa.lexical``). It keeps the chunk list, the lock, and the order of writes.
 
 Indexing is incremental by content hash. New chunks are written before old ones
 are deleted, and the manifest is replaced atomically last, so a run that dies
@@ -26,62 +31,35 @@ nothing local or on the server changes.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import time
-import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from filelock import FileLock, Timeout
 
 from qa import documents
 from qa.chunking import chunk_text
-from qa.embeddings import MODEL_NAME, MiniLMEmbeddings
+from qa.embeddings import MiniLMEmbeddings
 from qa.errors import DocsError, StoreDamaged, StoreError
 from qa.lexical import LexicalIndex
+from qa.manifest import FileEntry, Manifest, plan
 from qa.models import Chunk, IndexReport, StoreInfo
+from qa.vectors import Vectors, chunk_id, damaged
 
-if TYPE_CHECKING:
-    from langchain_chroma import Chroma
-
-FORMAT_VERSION = 1
 KINDS = "/".join(s.lstrip(".") for s in documents.SUFFIXES)  # txt/md/pdf/html/htm/docx
+EMBED_BATCH = 128
 Progress = Callable[[int, int], None]
 Warn = Callable[[str], None]
-
-
-@dataclass
-class FileEntry:
-    sha256: str
-    size: int
-    mtime_ns: int
-    chunks: int
-
-
-@dataclass
-class Manifest:
-    roots: list[str]
-    embedding_model: str = MODEL_NAME
-    chunk_chars: int = 600
-    version: int = FORMAT_VERSION
-    files: dict[str, FileEntry] = field(default_factory=dict)
 
 
 def corpus_name(roots: Sequence[Path]) -> str:
     """A stable collection name for a set of root paths."""
     key = "\n".join(sorted(str(r.resolve()) for r in roots))
     return "qa-" + hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
-def _chunk_id(source: str, doc_hash: str, index: int) -> str:
-    return f"{hashlib.sha256(source.encode()).hexdigest()[:16]}-{doc_hash[:16]}-{index}"
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -100,18 +78,18 @@ class Store:
         self,
         root: Path,
         corpus: Sequence[Path],
-        chunk_chars: int = 600,
-        max_file_bytes: int = 0,
-        chroma_url: str | None = None,
+        chunk_chars: int,
+        max_file_bytes: int,
+        chroma_url: str | None,
     ) -> None:
         self.root = root
         self.corpus = list(corpus)
         self.chunk_chars = chunk_chars
-        self.max_file_bytes = max_file_bytes or 20_000_000
+        self.max_file_bytes = max_file_bytes
         self.chroma_url = chroma_url
         self.name = corpus_name(self.corpus)
         self.folder = root / "corpora" / self.name
-        self._collections: dict[str, Chroma] = {}
+        self.vectors = Vectors(root, self.name, chroma_url)
 
     # -- reading ---------------------------------------------------------
 
@@ -123,25 +101,22 @@ class Store:
     def chunks_path(self) -> Path:
         return self.folder / "chunks.jsonl"
 
+    @property
+    def collection(self) -> str:
+        """This corpus's Chroma collection (see ``Vectors.collection``)."""
+        return self.vectors.collection
+
     def exists(self) -> bool:
         return self.manifest_path.exists()
 
     def manifest(self) -> Manifest:
-        """The manifest on disk, or an empty one; a damaged one raises StoreError."""
+        """The manifest on disk, or an empty one; a damaged one raises StoreDamaged."""
         if not self.manifest_path.exists():
-            return Manifest(roots=[str(r) for r in self.corpus], chunk_chars=self.chunk_chars)
+            return Manifest.empty(self.corpus, self.chunk_chars)
         try:
-            raw = json.loads(self.manifest_path.read_text(encoding="utf-8"))
-            files = {k: FileEntry(**v) for k, v in raw.pop("files").items()}
-            manifest = Manifest(**raw, files=files)
-        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise self._damaged(f"unreadable manifest ({exc})") from exc
-        if manifest.version != FORMAT_VERSION or manifest.embedding_model != MODEL_NAME:
-            raise self._damaged(
-                f"built by another qa version or embedding model "
-                f"({manifest.version}, {manifest.embedding_model})"
-            )
-        return manifest
+            return Manifest.load(self.manifest_path)
+        except ValueError as exc:
+            raise self._damaged(str(exc)) from exc
 
     def chunks(self) -> list[Chunk]:
         """Every chunk of the corpus, in file order."""
@@ -175,7 +150,7 @@ class Store:
         with suppress(OSError, ValueError):
             if stamp is not None:
                 return LexicalIndex.load(stamp)
-        index = LexicalIndex.build(self._identified(self.chunks()))
+        index = LexicalIndex.build(_identified(self.chunks()))
         with suppress(OSError):  # a read-only store still answers
             if stamp is not None and self._lexical_folder() == stamp:
                 self._save_lexical(index, stamp)
@@ -183,34 +158,11 @@ class Store:
 
     def search(self, vector: list[float], k: int) -> list[Chunk]:
         """The k chunks nearest to a query vector, nearest first."""
-        try:
-            found = self.vectors().similarity_search_by_vector(vector, k=k)
-            return [chunk_from_document(d.page_content, d.metadata) for d in found]
-        except StoreError:
-            raise
-        except Exception as exc:
-            raise self._failure(exc, "Chroma cannot search it") from exc
+        return self.vectors.search(vector, k)
 
     def fetch(self, ids: Sequence[str]) -> list[Chunk]:
         """The chunks with these ids that Chroma holds, in the order asked."""
-        if not ids:
-            return []
-        try:
-            found = self.vectors().get(ids=list(ids), include=["documents", "metadatas"])
-            by_id = {
-                i: chunk_from_document(text, meta)
-                for i, text, meta in zip(
-                    found["ids"], found["documents"], found["metadatas"], strict=True
-                )
-            }
-        except StoreError:
-            raise
-        except Exception as exc:
-            raise self._failure(exc, "Chroma cannot read it") from exc
-        return [by_id[i] for i in ids if i in by_id]
-
-    def _identified(self, chunks: Iterable[Chunk]) -> list[tuple[str, Chunk]]:
-        return [(_chunk_id(c.source, c.doc_hash, c.index), c) for c in chunks]
+        return self.vectors.fetch(ids)
 
     def _lexical_folder(self) -> Path:
         """Where the BM25 index of the current chunk list lives (OSError without one)."""
@@ -224,94 +176,31 @@ class Store:
                 shutil.rmtree(old, ignore_errors=True)
 
     def _damaged(self, why: str) -> StoreDamaged:
-        return StoreDamaged(f"store {self.root} is damaged: {' '.join(why.split())}")
-
-    def _failure(self, exc: Exception, doing: str) -> StoreError:
-        """A Chroma error. From a server it is never damage (an outage, a 5xx, a refused
-        key): a StoreError that changes nothing. Locally, Chroma's files are damaged."""
-        if self.chroma_url and _unreachable(exc):
-            return StoreError(f"cannot reach the Chroma server at {self.chroma_url} ({_said(exc)})")
-        if self.chroma_url:
-            return StoreError(f"the Chroma server at {self.chroma_url} failed: {_said(exc)}")
-        return self._damaged(f"{doing} ({exc})")
-
-    @cached_property
-    def collection(self) -> str:
-        """This corpus's Chroma collection. A server is shared, so there the name also
-        carries the store folder's own id: each store gets collections of its own."""
-        return f"{self.name}-{self._store_id()}" if self.chroma_url else self.name
-
-    def _store_id(self) -> str:
-        path = self.root / "store-id"
-        with suppress(FileNotFoundError):
-            return path.read_text(encoding="utf-8").strip()
-        self.root.mkdir(parents=True, exist_ok=True)
-        draft = path.with_name(f".store-id-{uuid.uuid4().hex}")
-        draft.write_text(uuid.uuid4().hex[:12] + "\n", encoding="utf-8")
-        with suppress(FileExistsError):  # another run made one first: use theirs
-            os.link(draft, path)
-        draft.unlink()
-        return path.read_text(encoding="utf-8").strip()
-
-    def vectors(self, collection: str | None = None) -> Chroma:
-        """A Chroma collection (this corpus's by default), opened once, telemetry off."""
-        name = collection or self.collection
-        if name not in self._collections:
-            self._collections[name] = self._open(name)
-        return self._collections[name]
-
-    def _open(self, collection: str) -> Chroma:
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
-        from langchain_chroma import Chroma
-
-        settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-        try:
-            if self.chroma_url:
-                client = chromadb.HttpClient(settings=settings, **server_address(self.chroma_url))
-            else:
-                folder = str(self.root / "chroma")
-                client = chromadb.PersistentClient(path=folder, settings=settings)
-            return Chroma(
-                collection_name=collection,
-                embedding_function=MiniLMEmbeddings(),
-                client=client,
-                collection_metadata={"hnsw:space": "cosine"},
-            )
-        except StoreError:
-            raise
-        except Exception as exc:
-            raise self._failure(exc, "Chroma cannot open it") from exc
+        return damaged(self.root, why)
 
     def is_stale(self) -> bool:
         """Whether any file was added, changed, removed or only touched (its new time is
         then saved, so it is hashed once, not on every run) since the last index run."""
         if not self.exists():
             return True
-        manifest = self.manifest()
-        if manifest.chunk_chars != self.chunk_chars:
+        current = self.manifest()
+        if current.chunk_chars != self.chunk_chars:
             return True
-        found = documents.discover(self.corpus)
-        if {str(f.path) for f in found} != set(manifest.files):
+        if not plan(documents.discover(self.corpus), current).up_to_date:
             return True
-        for state in found:
-            entry = manifest.files[str(state.path)]
-            if (state.size, state.mtime_ns) == (entry.size, entry.mtime_ns):
-                continue
-            return True
-        self.check_vectors(manifest)
+        self.check_vectors(current)
         return False
 
     def check_vectors(self, manifest: Manifest) -> None:
         """StoreDamaged unless Chroma holds a vector for every indexed chunk."""
         wanted = sum(entry.chunks for entry in manifest.files.values())
-        held = self._count()
+        held = self.vectors.count()
         if held < wanted:
             raise self._damaged(f"{wanted - held} of {wanted} chunk vectors are missing")
 
     def info(self) -> StoreInfo:
         """Counts and state of this corpus's index, without loading any model."""
-        manifest = self.manifest()
+        current = self.manifest()
         indexed = self.exists()
         return StoreInfo(
             corpus=[str(r) for r in self.corpus],
@@ -319,19 +208,11 @@ class Store:
             vectors_at=f"Chroma server {self.chroma_url}" if self.chroma_url else "local Chroma",
             indexed=indexed,
             up_to_date=indexed and not self.is_stale(),
-            files=len(manifest.files),
-            chunks=sum(e.chunks for e in manifest.files.values()),
-            vectors=self._count() if indexed else 0,
-            embedding_model=manifest.embedding_model,
+            files=len(current.files),
+            chunks=sum(e.chunks for e in current.files.values()),
+            vectors=self.vectors.count() if indexed else 0,
+            embedding_model=current.embedding_model,
         )
-
-    def _count(self) -> int:
-        try:
-            return int(self.vectors()._collection.count())
-        except StoreError:
-            raise
-        except Exception as exc:
-            raise self._failure(exc, "Chroma cannot count it") from exc
 
     # -- writing ---------------------------------------------------------
 
@@ -363,6 +244,8 @@ class Store:
             lock.release()
 
     def _update(self, progress: Progress | None, warn: Warn, rebuild: bool) -> IndexReport:
+        """Act on the plan: hash the files it says changed (only touched ones keep their
+        chunks), read and chunk the rest, then write vectors, chunk list and manifest."""
         started = time.perf_counter()
         found = documents.discover(self.corpus)
         if not found:
@@ -376,20 +259,18 @@ class Store:
             rebuild = True
         if rebuild:
             self._drop(warn)
-        manifest = self.manifest()
-        report = IndexReport(files=len(found))
-        kept: dict[str, FileEntry] = {}
+        old = self.manifest()
+        todo = plan(found, old)
+        report = IndexReport(files=len(found), unchanged=len(todo.unchanged))
+        kept = dict(todo.unchanged)
         fresh: list[Chunk] = []
-        for state in found:
+        for state, entry in todo.to_check:
             key = str(state.path)
-            old = manifest.files.get(key)
-            if old and (old.size, old.mtime_ns) == (state.size, state.mtime_ns):
-                kept[key] = old
-                report.unchanged += 1
-                continue
             try:
-                if old and documents.fingerprint(state.path) == old.sha256:  # only touched
-                    kept[key] = FileEntry(old.sha256, state.size, state.mtime_ns, old.chunks)
+                if entry and documents.fingerprint(state.path) == entry.sha256:  # only touched
+                    kept[key] = entry.model_copy(
+                        update={"size": state.size, "mtime_ns": state.mtime_ns}
+                    )
                     report.unchanged += 1
                     continue
                 doc = documents.read(state.path, self.max_file_bytes)
@@ -400,34 +281,31 @@ class Store:
             markdown = state.path.suffix.lower() == ".md"
             pieces = chunk_text(doc.text, key, doc.sha256, self.chunk_chars, markdown)
             fresh.extend(pieces)
-            kept[key] = FileEntry(doc.sha256, state.size, state.mtime_ns, len(pieces))
-            if old:
+            kept[key] = FileEntry(
+                sha256=doc.sha256, size=state.size, mtime_ns=state.mtime_ns, chunks=len(pieces)
+            )
+            if entry:
                 report.updated += 1
             else:
                 report.added += 1
         if not kept:
             raise DocsError(f"no readable {KINDS} files in " + _names(self.corpus))
         stale_ids = [
-            _chunk_id(src, entry.sha256, i)
-            for src, entry in manifest.files.items()
+            chunk_id(src, entry.sha256, i)
+            for src, entry in old.files.items()
             if kept.get(src) is None or kept[src].sha256 != entry.sha256
             for i in range(entry.chunks)
         ]
-        report.removed = sum(1 for src in manifest.files if src not in kept)
+        report.removed = sum(1 for src in old.files if src not in kept)
         if fresh or stale_ids or report.removed or not self.chunks_path.exists():
             self._write_vectors(fresh, stale_ids, progress)
             self._write_chunks(fresh, kept)
         else:  # _write_chunks saved a fresh BM25 index; otherwise repair a missing one
-            self.check_vectors(manifest)
+            self.check_vectors(old)
             self.lexical()
-        manifest.files = kept
-        manifest.chunk_chars = self.chunk_chars
-        _write_atomic(
-            self.manifest_path,
-            json.dumps(
-                {**manifest.__dict__, "files": {k: v.__dict__ for k, v in kept.items()}}, indent=1
-            ),
-        )
+        in_found_order = {str(s.path): kept[str(s.path)] for s in found if str(s.path) in kept}
+        new = old.model_copy(update={"files": in_found_order, "chunk_chars": self.chunk_chars})
+        _write_atomic(self.manifest_path, new.to_json())
         report.chunks = sum(e.chunks for e in kept.values())
         report.seconds = time.perf_counter() - started
         return report
@@ -435,30 +313,17 @@ class Store:
     def _write_vectors(
         self, fresh: list[Chunk], stale_ids: list[str], progress: Progress | None
     ) -> None:
+        """Embed and write the new chunks, then delete the old ones."""
         if not fresh and not stale_ids:
             return
-        vectors = self.vectors()
         embedder = MiniLMEmbeddings()
-        batch = 128
-        try:
-            for first in range(0, len(fresh), batch):
-                part = fresh[first : first + batch]
-                vectors._collection.upsert(
-                    ids=[_chunk_id(c.source, c.doc_hash, c.index) for c in part],
-                    embeddings=np.array(
-                        embedder.embed_documents([c.searchable for c in part]), dtype=np.float32
-                    ),
-                    documents=[c.text for c in part],
-                    metadatas=[_metadata(c) for c in part],
-                )
-                if progress:
-                    progress(first + len(part), len(fresh))
-            for first in range(0, len(stale_ids), 1000):
-                vectors.delete(ids=stale_ids[first : first + 1000])
-        except Exception as exc:
-            if self.chroma_url:
-                raise self._failure(exc, "") from exc
-            raise
+        for first in range(0, len(fresh), EMBED_BATCH):
+            part = fresh[first : first + EMBED_BATCH]
+            vectors = embedder.embed_documents([c.searchable for c in part])
+            self.vectors.upsert(part, np.array(vectors, dtype=np.float32))
+            if progress:
+                progress(first + len(part), len(fresh))
+        self.vectors.delete(stale_ids)
 
     def _write_chunks(self, fresh: list[Chunk], kept: dict[str, FileEntry]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -467,103 +332,19 @@ class Store:
         old = [c for c in old if kept[c.source].sha256 == c.doc_hash]
         rows = sorted(old + fresh, key=lambda c: (c.source, c.index))
         _write_atomic(self.chunks_path, "".join(c.model_dump_json() + "\n" for c in rows))
-        self._save_lexical(LexicalIndex.build(self._identified(rows)), self._lexical_folder())
+        self._save_lexical(LexicalIndex.build(_identified(rows)), self._lexical_folder())
 
     def _drop(self, warn: Warn) -> None:
         """Forget this corpus entirely, for a rebuild from the files. The vectors go
         first: a server that fails leaves the local files as they were."""
-        try:
-            self.vectors().delete_collection()
-        except Exception as exc:
-            if not self.chroma_url:
-                self._set_chroma_aside(warn)
-            elif isinstance(exc, StoreError):
-                raise
-            else:
-                raise self._failure(exc, "") from exc
-        self._collections.clear()
+        self.vectors.drop(warn)
         if self.folder.exists():
             shutil.rmtree(self.folder)
 
-    def _set_chroma_aside(self, warn: Warn) -> None:
-        """Local Chroma cannot open its own files, so every corpus in them has lost its
-        vectors: move the folder aside (nothing is deleted) and name the corpora that
-        are rebuilt, this one now and the others when next used."""
-        from chromadb.api.shared_system_client import SharedSystemClient
 
-        SharedSystemClient.clear_system_cache()
-        folder = self.root / "chroma"
-        if not folder.exists():
-            return
-        aside = folder.with_name(f"chroma.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
-        folder.rename(aside)
-        others = sorted(p.name for p in (self.root / "corpora").glob("*") if p != self.folder)
-        later = f"; the other corpora ({', '.join(others)}) when next used" if others else ""
-        warn(
-            f"Chroma's files in {folder} cannot be opened; moved them to {aside.name} "
-            f"(delete it when done); rebuilding corpus {self.name} now{later}"
-        )
-
-
-def server_address(url: str) -> dict[str, Any]:
-    """chromadb.HttpClient's arguments for a URL such as http://127.0.0.1:8000."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url if "://" in url else f"http://{url}")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise StoreError(f"bad Chroma server URL {url!r}; expected http://HOST:PORT")
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 8000)
-    except ValueError as exc:
-        raise StoreError(f"bad Chroma server URL {url!r}; expected http://HOST:PORT") from exc
-    return {"host": parts.hostname, "port": port, "ssl": parts.scheme == "https"}
-
-
-def _unreachable(exc: BaseException) -> bool:
-    """Whether an exception (or its cause) is a network failure, not damage."""
-    import httpx
-
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, (httpx.TransportError, ConnectionError, TimeoutError)):
-            return True
-        if "Could not connect to tenant" in str(seen) or "Connection refused" in str(seen):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def _said(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:200] or type(exc).__name__
+def _identified(chunks: Iterable[Chunk]) -> list[tuple[str, Chunk]]:
+    return [(chunk_id(c.source, c.doc_hash, c.index), c) for c in chunks]
 
 
 def _names(roots: Iterable[Path]) -> str:
     return ", ".join(str(r) for r in roots)
-
-
-def chunk_from_document(text: str, metadata: Mapping[str, Any]) -> Chunk:
-    """A chunk rebuilt from its Chroma record."""
-    return Chunk(
-        text=text,
-        source=metadata["source"],
-        start=metadata["start"],
-        end=metadata["end"],
-        line_start=metadata["line_start"],
-        line_end=metadata["line_end"],
-        doc_hash=metadata["doc_hash"],
-        index=metadata["index"],
-        context=metadata.get("context", ""),
-    )
-
-
-def _metadata(chunk: Chunk) -> dict[str, Any]:
-    return {
-        "source": chunk.source,
-        "start": chunk.start,
-        "end": chunk.end,
-        "line_start": chunk.line_start,
-        "line_end": chunk.line_end,
-        "doc_hash": chunk.doc_hash,
-        "index": chunk.index,
-        "context": chunk.context,
-    }

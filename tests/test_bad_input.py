@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from qa.cli import run
-from qa.store import Store
+from qa.pipeline import store_for
+from qa.settings import Settings
 from tests.fakes import ScriptedLLM
 
 
@@ -111,7 +112,7 @@ def test_a_very_long_single_line_is_indexed_in_bounded_chunks(
     code, out, err = qa(capsys, "index", "docs")
     assert (code, err) == (0, "")
     assert out.startswith("Indexed 1 files: 1 added")
-    chunks = Store(workdir / "index", [docs]).chunks()
+    chunks = store_for(Settings(docs=[docs])).chunks()
     assert max(len(c.text) for c in chunks) <= 600
     assert all(words[c.start : c.end] == c.text for c in chunks)
 

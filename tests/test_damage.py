@@ -16,8 +16,9 @@ from typer.testing import CliRunner
 
 from qa import api
 from qa.cli import app
+from qa.pipeline import store_for
 from qa.settings import Settings
-from qa.store import Store
+from qa.store import Store, corpus_name
 from tests.fakes import ScriptedLLM
 
 QUESTION = "How much is OpenAI's new Pentagon contract worth?"
@@ -34,8 +35,7 @@ def llm(monkeypatch: pytest.MonkeyPatch) -> ScriptedLLM:
 @pytest.fixture
 def store() -> Store:
     assert runner.invoke(app, ["index"]).exit_code == 0
-    settings = Settings()
-    return Store(settings.store, settings.docs)
+    return store_for(Settings())
 
 
 def as_a_new_process() -> None:
@@ -134,7 +134,7 @@ def test_unreadable_chroma_files_are_set_aside_and_each_corpus_rebuilt(store: St
     assert said == (
         f"warning: Chroma's files in {store.root / 'chroma'} cannot be opened; moved them to "
         f"{aside.name} (delete it when done); rebuilding corpus {store.name} now; the other "
-        f"corpora ({Store(store.root, [mine]).name}) when next used"
+        f"corpora ({corpus_name([mine])}) when next used"
     )
 
     as_a_new_process()

@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from qa.embeddings import MiniLMEmbeddings
 from qa.lexical import LexicalIndex
 from qa.models import Chunk
 from qa.retriever import Retriever
@@ -23,7 +25,7 @@ def store(workdir: Path) -> Store:
     docs.mkdir()
     (docs / "zoo.txt").write_text(ZOO, encoding="utf-8")
     (docs / "trains.txt").write_text(TRAINS, encoding="utf-8")
-    store = Store(workdir / "index", [docs], chunk_chars=60)
+    store = Store(workdir / "index", [docs], chunk_chars=60, max_file_bytes=10**6, chroma_url=None)
     store.update()
     return store
 
@@ -121,7 +123,8 @@ def test_retriever_ignores_chunks_of_another_file_version(store: Store) -> None:
             "index": 9,
         }
     )
-    store._write_vectors([planted], [], None)
+    vector = MiniLMEmbeddings().embed_documents([planted.searchable])
+    store.vectors.upsert([planted], np.array(vector, dtype=np.float32))
     retriever = Retriever(store, top_k=6, sentences=6)
     texts = [e.text for e in retriever.evidence("What is the tortoise named?")]
     assert "Its oldest resident is a tortoise named Harriet." in texts

@@ -51,14 +51,18 @@ def qa(*args: str | Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def small_chunks(index: Path, docs: Path) -> Store:
+    """The store as the qa processes here see it."""
+    return Store(index, [docs], chunk_chars=150, max_file_bytes=10**7, chroma_url=None)
+
+
 def in_step(store: Store, docs: Path) -> None:
     """The finished store holds exactly the current chunks of every file."""
     chunks = store.chunks()
     for chunk in chunks:
         text = Path(chunk.source).read_text(encoding="utf-8")
         assert text[chunk.start : chunk.end] == chunk.text
-    stored = store.vectors().get(include=[])["ids"]
-    assert len(stored) == len(chunks) == store.lexical().size
+    assert store.vectors.count() == len(chunks) == store.lexical().size
     assert {c.source for c in chunks} == {str(p) for p in docs.glob("*.txt")}
 
 
@@ -67,7 +71,7 @@ def left_behind(store: Store) -> str:
     manifest = store.manifest().files
     current = {documents.read(Path(p), 10**7).sha256 for p in manifest}
     done = sum(entry.sha256 in current for entry in manifest.values())
-    hashes = [m["doc_hash"] for m in store.vectors().get(include=["metadatas"])["metadatas"]]
+    hashes = [c.doc_hash for c in store.vectors.fetch(store.vectors.ids())]
     new = sum(h in current for h in hashes)
     return (
         f"manifest names {done}/{len(manifest)} current files; "
@@ -96,7 +100,9 @@ def test_index_killed_at_random_points_leaves_a_usable_store(tmp_path: Path) -> 
         time.sleep(delay)
         run.kill()
         run.wait()
-        print(f"round {version}: killed after {delay:.1f} s; {left_behind(Store(index, [docs]))}")
+        print(
+            f"round {version}: killed after {delay:.1f} s; {left_behind(small_chunks(index, docs))}"
+        )
         asked = qa(
             "ask", "What is the code word of report 7?", "--json", "--docs", docs, "--store", index
         )
@@ -108,7 +114,7 @@ def test_index_killed_at_random_points_leaves_a_usable_store(tmp_path: Path) -> 
         assert all(
             f"round {version}" in c.quote or f"word{version}x" in c.quote for c in answer.citations
         )
-        in_step(Store(index, [docs], chunk_chars=150), docs)
+        in_step(small_chunks(index, docs), docs)
 
 
 def test_two_index_runs_at_once_take_turns_and_ask_waits_for_the_new_text(tmp_path: Path) -> None:
@@ -138,4 +144,4 @@ def test_two_index_runs_at_once_take_turns_and_ask_waits_for_the_new_text(tmp_pa
     assert answer.citations, answer
     assert all(citation_valid(c) for c in answer.citations)
     assert all("round 1" in c.quote or "word1x" in c.quote for c in answer.citations)
-    in_step(Store(index, [docs], chunk_chars=150), docs)
+    in_step(small_chunks(index, docs), docs)

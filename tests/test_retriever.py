@@ -23,7 +23,7 @@ def retriever(workdir: Path) -> Retriever:
     docs.mkdir()
     (docs / "zoo.txt").write_text(ZOO, encoding="utf-8")
     (docs / "trains.txt").write_text(TRAINS, encoding="utf-8")
-    store = Store(workdir / "index", [docs], chunk_chars=100)
+    store = Store(workdir / "index", [docs], chunk_chars=100, max_file_bytes=10**6, chroma_url=None)
     store.update()
     return Retriever(store, top_k=4, sentences=3)
 

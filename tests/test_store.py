@@ -15,8 +15,8 @@ from qa.models import Chunk
 from qa.store import Store
 
 
-def make_store(root: Path, docs: Path) -> Store:
-    return Store(root / "index", [docs])
+def make_store(root: Path, docs: Path, chunk_chars: int = 600) -> Store:
+    return Store(root / "index", [docs], chunk_chars, max_file_bytes=10**6, chroma_url=None)
 
 
 def write(path: Path, text: str) -> None:
@@ -47,7 +47,7 @@ def test_index_is_incremental(workdir: Path) -> None:
     assert (removed.removed, removed.unchanged) == (1, 1)
     chunks = store.chunks()
     assert {Path(c.source).name for c in chunks} == {"a.txt"}
-    assert len(store.vectors().get()["ids"]) == len(chunks)
+    assert store.vectors.count() == len(chunks)
 
 
 def test_chunks_quote_their_files_exactly(workdir: Path) -> None:
@@ -152,7 +152,7 @@ def test_a_new_chunk_size_rechunks_every_file(workdir: Path) -> None:
     write(docs / "a.txt", " ".join(f"Sentence number {i} is about letters." for i in range(40)))
     write(docs / "b.txt", "Beta is the second letter.")
     before = make_store(workdir, docs).update().chunks
-    store = Store(workdir / "index", [docs], chunk_chars=200)
+    store = make_store(workdir, docs, chunk_chars=200)
     said: list[str] = []
     assert store.is_stale()
     report = store.update(warn=said.append)
@@ -161,7 +161,7 @@ def test_a_new_chunk_size_rechunks_every_file(workdir: Path) -> None:
     assert report.chunks > before
     assert max(len(c.text) for c in store.chunks()) <= 200
     assert json.loads(store.manifest_path.read_text())["chunk_chars"] == 200
-    assert len(store.vectors().get()["ids"]) == report.chunks
+    assert store.vectors.count() == report.chunks
     assert not store.is_stale()
 
 
