@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 from jinja2 import Environment
 
+from qa.display import cell, where
 from qa.evaluate import EvalReport, EvalSummary
-from qa.models import Citation
 
 TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -65,10 +65,6 @@ blockquote{margin:.3rem 0 .3rem 1rem;padding-left:.6rem;border-left:3px solid #9
 """
 
 
-def _shown(value: object) -> str:
-    return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
-
-
 def _verdict(result: object) -> str:
     correct = getattr(result, "correct", None)
     abstained = getattr(result, "abstained", False)
@@ -78,10 +74,6 @@ def _verdict(result: object) -> str:
     return f"{what}, {'right' if correct else 'wrong'}"
 
 
-def _where(citation: Citation) -> str:
-    return f" p. {citation.page}" if citation.page else f":{citation.line_start}"
-
-
 def _verdict_class(correct: bool | None) -> str:
     return "none" if correct is None else "right" if correct else "wrong"
 
@@ -89,20 +81,25 @@ def _verdict_class(correct: bool | None) -> str:
 def _charts(ours: EvalSummary, base: EvalSummary | None) -> list[dict[str, object]]:
     """Horizontal bars: shares on a 0-1 scale, then latency in seconds."""
     runs = [("qa", ours, "#1565c0")] + ([("baseline", base, "#9e9e9e")] if base else [])
-    shares = [
-        (f"{metric.replace('_', ' ')} ({name})", getattr(summary, metric), color)
-        for metric in ("answer_accuracy", "abstention_accuracy")
-        for name, summary, color in runs
-    ]
-    latest = max(getattr(s, m) for _, s, _ in runs for m in ("latency_p50_s", "latency_p95_s"))
-    latency = [
-        (f"{metric[8:11]} ({name})", getattr(summary, metric), color)
-        for metric in ("latency_p50_s", "latency_p95_s")
-        for name, summary, color in runs
-    ]
+    shares = _bars(
+        runs, {"answer_accuracy": "answer accuracy", "abstention_accuracy": "abstention accuracy"}
+    )
+    latency = _bars(runs, {"latency_p50_s": "p50", "latency_p95_s": "p95"})
+    latest = max(value or 0.0 for _, value, _ in latency)
     return [
         _chart("Accuracy and abstention", shares, 1.0, "{:.0%}"),
         _chart("Latency (s)", latency, latest or 1.0, "{:.2f} s"),
+    ]
+
+
+def _bars(
+    runs: list[tuple[str, EvalSummary, str]], metrics: dict[str, str]
+) -> list[tuple[str, float | None, str]]:
+    """One bar per metric and run, labelled "metric (run)"."""
+    return [
+        (f"{label} ({name})", getattr(summary, metric), color)
+        for metric, label in metrics.items()
+        for name, summary, color in runs
     ]
 
 
@@ -134,9 +131,9 @@ def render_html(report: EvalReport, title: str) -> str:
     base = report.baseline
     ours = report.summary.model_dump()
     theirs = base.summary.model_dump() if base else {}
-    rows = [(name, _shown(value), _shown(theirs.get(name))) for name, value in ours.items()]
+    rows = [(name, cell(value), cell(theirs.get(name))) for name, value in ours.items()]
     environment = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
-    environment.globals.update(verdict=_verdict, verdict_class=_verdict_class, where=_where)
+    environment.globals.update(verdict=_verdict, verdict_class=_verdict_class, where=where)
     return environment.from_string(TEMPLATE).render(
         title=title,
         when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

@@ -185,7 +185,7 @@ def test_chat_lists_the_documents(llm: ScriptedLLM) -> None:
 def test_markdown_answer_shows_quotes_exactly() -> None:
     from rich.console import Console
 
-    from qa.cli import answer_markdown
+    from qa.display import answer_markdown
     from qa.models import Citation
 
     quote = "Costs fell *sharply* to $5_000 [est.] in 2024 (see #3) - a `record` > 2023."
@@ -262,7 +262,7 @@ def test_json_keeps_the_exact_text_of_a_quote_with_control_characters(
 def test_markdown_answer_shows_control_characters_visibly() -> None:
     from rich.console import Console
 
-    from qa.cli import answer_markdown
+    from qa.display import answer_markdown
     from qa.models import Citation
 
     answer = Answer(
@@ -310,7 +310,7 @@ def test_a_project_qa_toml_that_sends_text_to_a_server_is_named_every_run(
 
 
 def test_chat_history_is_private(workdir: Path) -> None:
-    from qa.cli import chat_history
+    from qa.chat import chat_history
 
     saved = workdir / "config" / "qa" / "chat-history"
     saved.parent.mkdir(parents=True)
@@ -321,3 +321,74 @@ def test_chat_history_is_private(workdir: Path) -> None:
     assert saved.read_text() == "an earlier question\n"
     saved.unlink()
     assert chat_history().stat().st_mode & 0o777 == 0o600
+
+
+def test_a_quote_over_several_lines_shows_the_range_in_every_view() -> None:
+    from rich.console import Console
+
+    from qa.display import answer_markdown, where
+    from qa.models import Citation
+
+    spread = Citation(source="a.txt", start=0, end=9, line_start=3, line_end=5, quote="x")
+    assert where(spread) == ":3-5"
+    assert where(spread.model_copy(update={"line_end": 3})) == ":3"
+    assert where(spread.model_copy(update={"page": 2})) == " p. 2"
+    answer = Answer(question="q", answer="x [1]", abstained=False, citations=[spread])
+    console = Console(record=True, width=200, color_system=None)
+    console.print(answer_markdown(answer))
+    assert "a.txt:3-5 (chars 0-9)" in console.export_text()
+
+
+@pytest.mark.parametrize("name", ["ask", "chat", "eval", "config", "info"])
+def test_commands_take_every_shared_option_after_the_subcommand(name: str) -> None:
+    from qa.options import SHARED
+
+    command = get_command(app).commands[name]  # type: ignore[attr-defined]
+    flags = {flag for param in command.params for flag in param.opts}
+    assert {option.flag for option in SHARED} <= flags
+    helps = {param.opts[0]: param.help for param in command.params}
+    assert all(helps[option.flag] == option.help for option in SHARED)
+
+
+def test_index_takes_its_paths_and_the_store_options_only() -> None:
+    command = get_command(app).commands["index"]  # type: ignore[attr-defined]
+    assert [param.name for param in command.params] == [
+        "paths",
+        "docs",
+        "store",
+        "chroma_url",
+        "rebuild",
+    ]
+
+
+def test_index_paths_win_over_docs(workdir: Path) -> None:
+    result = runner.invoke(app, ["index", "nowhere", "--docs", "seeds"])
+    assert (result.exit_code, result.stderr) == (1, "error: docs folder not found: nowhere\n")
+
+
+def test_config_shows_where_a_flag_comes_from() -> None:
+    result = runner.invoke(app, ["config", "--reader", "extractive", "--llm-api", "completions"])
+    assert result.exit_code == 0, result.stderr
+    assert 'reader = "extractive"  # flag' in result.stdout.splitlines()
+    assert 'llm_api = "completions"  # flag' in result.stdout.splitlines()
+    result = runner.invoke(app, ["config", "--llm-api", "nope"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: bad settings: llm_api: Input should be")
+
+
+def test_debug_is_per_run_not_left_behind(capsys: pytest.CaptureFixture[str]) -> None:
+    import typer
+
+    from qa.cli import run
+
+    with pytest.raises(typer.TyperException, match="No such option: --nosuch"):
+        run(["--debug", "ask", "q", "--nosuch"])
+    assert run(["ask", "q", "--nosuch"]) == 2
+    assert capsys.readouterr().err.startswith("error: No such option: --nosuch")
+
+
+def test_only_names_shared_options() -> None:
+    from qa.options import with_settings
+
+    with pytest.raises(ValueError, match="not shared options"):
+        with_settings(only=("docs", "dosc"))
