@@ -124,6 +124,16 @@ def read_text(path: Path) -> str:
     return _text(path, stat.st_size, stat.st_mtime_ns)
 
 
+def text_holding(path: Path, start: int, end: int, quote: str) -> str | None:
+    """The file's current text if it still holds ``quote`` at ``start:end``; None when
+    it changed or can no longer be read. Every citation is checked this way."""
+    try:
+        text = read_text(path)
+    except (OSError, ValueError):
+        return None
+    return text if text[start:end] == quote else None
+
+
 @lru_cache(maxsize=64)
 def _text(path: Path, size: int, mtime_ns: int) -> str:
     """Extraction is slow for large PDFs; size and mtime tell when to do it again."""

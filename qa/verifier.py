@@ -118,11 +118,8 @@ def ungrounded(answer: str, quotes: list[str]) -> list[str]:
 
 def cite(item: Evidence) -> Citation | None:
     """A citation for an evidence sentence, only if the file still holds the quote."""
-    try:
-        text = documents.read_text(Path(item.source))
-    except (OSError, ValueError):
-        return None
-    if text[item.start : item.end] != item.text:
+    text = documents.text_holding(Path(item.source), item.start, item.end, item.text)
+    if text is None:
         return None
     return Citation(
         source=documents.display_path(Path(item.source)),
