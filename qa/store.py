@@ -15,7 +15,8 @@ Layout under the store folder::
 ``Store`` is a facade over parts each testable alone: the manifest and the pure
 plan of a run that compares it with the files found (``qa.manifest``), the Chroma
 collection with its error mapping (``qa.vectors``), and the BM25 index
-(``qa.lexical``). It keeps the chunk list, the lock, and the order of writes.
+(``qa.lexical``). It keeps the chunk list and the lock; an index run, and the order
+of its writes, is ``qa.indexing``.
 
 Indexing is incremental by content hash. New chunks are written before old ones
 are deleted, and the manifest is replaced atomically last, so a run that dies
@@ -33,25 +34,19 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from pathlib import Path
 
-import numpy as np
-from filelock import FileLock, Timeout
+from filelock import FileLock
 
 from qa import documents
-from qa.chunking import chunk_text
-from qa.embeddings import MiniLMEmbeddings
-from qa.errors import DocsError, StoreDamaged, StoreError
+from qa.errors import StoreDamaged
 from qa.lexical import LexicalIndex
 from qa.manifest import FileEntry, Manifest, plan
 from qa.models import Chunk, IndexReport, StoreInfo
 from qa.vectors import Vectors, chunk_id, damaged
 
-KINDS = "/".join(s.lstrip(".") for s in documents.SUFFIXES)  # txt/md/pdf/html/htm/docx
-EMBED_BATCH = 128
 Progress = Callable[[int, int], None]
 Warn = Callable[[str], None]
 
@@ -223,109 +218,14 @@ class Store:
     def update(
         self, progress: Progress | None = None, warn: Warn | None = None, rebuild: bool = False
     ) -> IndexReport:
-        """Bring the store in step with the corpus files, holding the store's lock
-        (waiting for another run to finish); a damaged store is rebuilt, with a warning."""
-        say = warn or (lambda _: None)
-        lock = self.lock()
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            say(f"waiting for another qa run to finish indexing {self.root}")
-            try:
-                lock.acquire()
-            except Timeout as exc:
-                raise StoreError(f"store {self.root} is locked by another qa run") from exc
-        try:
-            return self._update(progress, say, rebuild)
-        except StoreDamaged as damage:
-            say(f"{damage}; rebuilding it from the documents")
-            return self._update(progress, say, rebuild=True)
-        finally:
-            lock.release()
+        """Bring the store in step with the corpus files (``qa.indexing``)."""
+        from qa.indexing import update
 
-    def _update(self, progress: Progress | None, warn: Warn, rebuild: bool) -> IndexReport:
-        """Act on the plan: hash the files it says changed (only touched ones keep their
-        chunks), read and chunk the rest, then write vectors, chunk list and manifest."""
-        started = time.perf_counter()
-        found = documents.discover(self.corpus)
-        if not found:
-            raise DocsError(f"no {KINDS} files in " + _names(self.corpus))
-        before = self.manifest().chunk_chars if self.exists() and not rebuild else None
-        if before is not None and before != self.chunk_chars:
-            warn(
-                f"chunk_chars changed from {before} to {self.chunk_chars}: "
-                "re-chunking and re-embedding every file"
-            )
-            rebuild = True
-        if rebuild:
-            self._drop(warn)
-        old = self.manifest()
-        todo = plan(found, old)
-        report = IndexReport(files=len(found), unchanged=len(todo.unchanged))
-        kept = dict(todo.unchanged)
-        fresh: list[Chunk] = []
-        for state, entry in todo.to_check:
-            key = str(state.path)
-            try:
-                if entry and documents.fingerprint(state.path) == entry.sha256:  # only touched
-                    kept[key] = entry.model_copy(
-                        update={"size": state.size, "mtime_ns": state.mtime_ns}
-                    )
-                    report.unchanged += 1
-                    continue
-                doc = documents.read(state.path, self.max_file_bytes)
-            except documents.Skipped as why:
-                warn(f"skipped {documents.display_path(state.path)}: {why}")
-                report.skipped.append(key)
-                continue
-            markdown = state.path.suffix.lower() == ".md"
-            pieces = chunk_text(doc.text, key, doc.sha256, self.chunk_chars, markdown)
-            fresh.extend(pieces)
-            kept[key] = FileEntry(
-                sha256=doc.sha256, size=state.size, mtime_ns=state.mtime_ns, chunks=len(pieces)
-            )
-            if entry:
-                report.updated += 1
-            else:
-                report.added += 1
-        if not kept:
-            raise DocsError(f"no readable {KINDS} files in " + _names(self.corpus))
-        stale_ids = [
-            chunk_id(src, entry.sha256, i)
-            for src, entry in old.files.items()
-            if kept.get(src) is None or kept[src].sha256 != entry.sha256
-            for i in range(entry.chunks)
-        ]
-        report.removed = sum(1 for src in old.files if src not in kept)
-        if fresh or stale_ids or report.removed or not self.chunks_path.exists():
-            self._write_vectors(fresh, stale_ids, progress)
-            self._write_chunks(fresh, kept)
-        else:  # _write_chunks saved a fresh BM25 index; otherwise repair a missing one
-            self.check_vectors(old)
-            self.lexical()
-        in_found_order = {str(s.path): kept[str(s.path)] for s in found if str(s.path) in kept}
-        new = old.model_copy(update={"files": in_found_order, "chunk_chars": self.chunk_chars})
-        _write_atomic(self.manifest_path, new.to_json())
-        report.chunks = sum(e.chunks for e in kept.values())
-        report.seconds = time.perf_counter() - started
-        return report
+        return update(self, progress, warn or (lambda _: None), rebuild)
 
-    def _write_vectors(
-        self, fresh: list[Chunk], stale_ids: list[str], progress: Progress | None
-    ) -> None:
-        """Embed and write the new chunks, then delete the old ones."""
-        if not fresh and not stale_ids:
-            return
-        embedder = MiniLMEmbeddings()
-        for first in range(0, len(fresh), EMBED_BATCH):
-            part = fresh[first : first + EMBED_BATCH]
-            vectors = embedder.embed_documents([c.searchable for c in part])
-            self.vectors.upsert(part, np.array(vectors, dtype=np.float32))
-            if progress:
-                progress(first + len(part), len(fresh))
-        self.vectors.delete(stale_ids)
-
-    def _write_chunks(self, fresh: list[Chunk], kept: dict[str, FileEntry]) -> None:
+    def save_chunks(self, fresh: list[Chunk], kept: dict[str, FileEntry]) -> None:
+        """Write the chunk list (the new chunks, and the old ones of files kept as they
+        were) and its BM25 index."""
         self.folder.mkdir(parents=True, exist_ok=True)
         by_source = {c.source: c for c in fresh}
         old = [c for c in self.chunks() if c.source in kept and c.source not in by_source]
@@ -334,7 +234,11 @@ class Store:
         _write_atomic(self.chunks_path, "".join(c.model_dump_json() + "\n" for c in rows))
         self._save_lexical(LexicalIndex.build(_identified(rows)), self._lexical_folder())
 
-    def _drop(self, warn: Warn) -> None:
+    def save_manifest(self, manifest: Manifest) -> None:
+        """Replace the manifest atomically: the last write of an index run."""
+        _write_atomic(self.manifest_path, manifest.to_json())
+
+    def drop(self, warn: Warn) -> None:
         """Forget this corpus entirely, for a rebuild from the files. The vectors go
         first: a server that fails leaves the local files as they were."""
         self.vectors.drop(warn)
@@ -344,7 +248,3 @@ class Store:
 
 def _identified(chunks: Iterable[Chunk]) -> list[tuple[str, Chunk]]:
     return [(chunk_id(c.source, c.doc_hash, c.index), c) for c in chunks]
-
-
-def _names(roots: Iterable[Path]) -> str:
-    return ", ".join(str(r) for r in roots)

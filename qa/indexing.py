@@ -1,0 +1,141 @@
+"""An index run: bring one corpus's store in step with its files.
+
+The order of writes is what makes a run safe to kill at any point: the new chunks'
+vectors first, then the old ones deleted, then the chunk list with its BM25 index,
+and the manifest last, atomically. A file whose size and time are unchanged is not
+opened; one that was only touched is hashed, not read. One run at a time per store
+(a file lock); a damaged store is rebuilt from the documents, with a warning.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from filelock import Timeout
+
+from qa import documents
+from qa.chunking import chunk_text
+from qa.embeddings import MiniLMEmbeddings
+from qa.errors import DocsError, StoreDamaged, StoreError
+from qa.manifest import FileEntry, plan
+from qa.models import Chunk, IndexReport
+from qa.vectors import chunk_id
+
+if TYPE_CHECKING:
+    from qa.store import Progress, Store, Warn
+
+KINDS = "/".join(s.lstrip(".") for s in documents.SUFFIXES)  # txt/md/pdf/html/htm/docx
+EMBED_BATCH = 128
+
+
+def update(store: Store, progress: Progress | None, warn: Warn, rebuild: bool) -> IndexReport:
+    """Index what changed, holding the store's lock (waiting for another run to finish)."""
+    lock = store.lock()
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        warn(f"waiting for another qa run to finish indexing {store.root}")
+        try:
+            lock.acquire()
+        except Timeout as exc:
+            raise StoreError(f"store {store.root} is locked by another qa run") from exc
+    try:
+        return _run(store, progress, warn, rebuild)
+    except StoreDamaged as damage:
+        warn(f"{damage}; rebuilding it from the documents")
+        return _run(store, progress, warn, rebuild=True)
+    finally:
+        lock.release()
+
+
+def _run(store: Store, progress: Progress | None, warn: Warn, rebuild: bool) -> IndexReport:
+    """Act on the plan: hash the files it says changed (only touched ones keep their
+    chunks), read and chunk the rest, then write vectors, chunk list and manifest."""
+    started = time.perf_counter()
+    found = documents.discover(store.corpus)
+    if not found:
+        raise DocsError(f"no {KINDS} files in " + _names(store.corpus))
+    before = store.manifest().chunk_chars if store.exists() and not rebuild else None
+    if before is not None and before != store.chunk_chars:
+        warn(
+            f"chunk_chars changed from {before} to {store.chunk_chars}: "
+            "re-chunking and re-embedding every file"
+        )
+        rebuild = True
+    if rebuild:
+        store.drop(warn)
+    old = store.manifest()
+    todo = plan(found, old)
+    report = IndexReport(files=len(found), unchanged=len(todo.unchanged))
+    kept = dict(todo.unchanged)
+    fresh: list[Chunk] = []
+    for state, entry in todo.to_check:
+        key = str(state.path)
+        try:
+            if entry and documents.fingerprint(state.path) == entry.sha256:  # only touched
+                kept[key] = entry.model_copy(
+                    update={"size": state.size, "mtime_ns": state.mtime_ns}
+                )
+                report.unchanged += 1
+                continue
+            doc = documents.read(state.path, store.max_file_bytes)
+        except documents.Skipped as why:
+            warn(f"skipped {documents.display_path(state.path)}: {why}")
+            report.skipped.append(key)
+            continue
+        markdown = state.path.suffix.lower() == ".md"
+        pieces = chunk_text(doc.text, key, doc.sha256, store.chunk_chars, markdown)
+        fresh.extend(pieces)
+        kept[key] = FileEntry(
+            sha256=doc.sha256, size=state.size, mtime_ns=state.mtime_ns, chunks=len(pieces)
+        )
+        if entry:
+            report.updated += 1
+        else:
+            report.added += 1
+    if not kept:
+        raise DocsError(f"no readable {KINDS} files in " + _names(store.corpus))
+    stale_ids = [
+        chunk_id(src, entry.sha256, i)
+        for src, entry in old.files.items()
+        if kept.get(src) is None or kept[src].sha256 != entry.sha256
+        for i in range(entry.chunks)
+    ]
+    report.removed = sum(1 for src in old.files if src not in kept)
+    if fresh or stale_ids or report.removed or not store.chunks_path.exists():
+        _write_vectors(store, fresh, stale_ids, progress)
+        store.save_chunks(fresh, kept)
+    else:  # save_chunks saved a fresh BM25 index; otherwise repair a missing one
+        store.check_vectors(old)
+        store.lexical()
+    in_found_order = {str(s.path): kept[str(s.path)] for s in found if str(s.path) in kept}
+    store.save_manifest(
+        old.model_copy(update={"files": in_found_order, "chunk_chars": store.chunk_chars})
+    )
+    report.chunks = sum(e.chunks for e in kept.values())
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _write_vectors(
+    store: Store, fresh: list[Chunk], stale_ids: list[str], progress: Progress | None
+) -> None:
+    """Embed and write the new chunks, then delete the old ones."""
+    if not fresh and not stale_ids:
+        return
+    embedder = MiniLMEmbeddings()
+    for first in range(0, len(fresh), EMBED_BATCH):
+        part = fresh[first : first + EMBED_BATCH]
+        vectors = embedder.embed_documents([c.searchable for c in part])
+        store.vectors.upsert(part, np.array(vectors, dtype=np.float32))
+        if progress:
+            progress(first + len(part), len(fresh))
+    store.vectors.delete(stale_ids)
+
+
+def _names(roots: Iterable[Path]) -> str:
+    return ", ".join(str(r) for r in roots)
