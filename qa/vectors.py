@@ -259,28 +259,10 @@ def _said(exc: BaseException) -> str:
 
 
 def chunk_from_document(text: str, metadata: Mapping[str, Any]) -> Chunk:
-    """A chunk rebuilt from its Chroma record."""
-    return Chunk(
-        text=text,
-        source=metadata["source"],
-        start=metadata["start"],
-        end=metadata["end"],
-        line_start=metadata["line_start"],
-        line_end=metadata["line_end"],
-        doc_hash=metadata["doc_hash"],
-        index=metadata["index"],
-        context=metadata.get("context", ""),
-    )
+    """A chunk rebuilt from its Chroma record (its text, and every other field as
+    metadata; stores from before headings were kept have no ``context``)."""
+    return Chunk.model_validate({**metadata, "text": text})
 
 
 def _metadata(chunk: Chunk) -> dict[str, Any]:
-    return {
-        "source": chunk.source,
-        "start": chunk.start,
-        "end": chunk.end,
-        "line_start": chunk.line_start,
-        "line_end": chunk.line_end,
-        "doc_hash": chunk.doc_hash,
-        "index": chunk.index,
-        "context": chunk.context,
-    }
+    return chunk.model_dump(exclude={"text"})
