@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from typer.models import OptionInfo
 
 from qa.display import err, error, warn
@@ -37,7 +38,8 @@ class Shared:
 
     def parameter(self) -> inspect.Parameter:
         """The option as Typer reads it from a signature; left out, it is None."""
-        option: OptionInfo = typer.Option(self.flag, help=self.help)
+        # Typer reads help as Rich markup: "[env: QA_DOCS; ...]" would vanish unescaped.
+        option: OptionInfo = typer.Option(self.flag, help=escape(self.help))
         annotated: Any = Annotated  # the type is only known at run time: mypy would refuse it
         annotation = annotated[self.type | None, option]
         return inspect.Parameter(

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
+from rich.markup import escape
 from typer.main import get_command
 from typer.testing import CliRunner
 
@@ -353,7 +354,15 @@ def test_commands_take_every_shared_option_after_the_subcommand(name: str) -> No
     flags = {flag for param in command.params for flag in param.opts}
     assert {option.flag for option in SHARED} <= flags
     helps = {param.opts[0]: param.help for param in command.params}
-    assert all(helps[option.flag] == option.help for option in SHARED)
+    assert all(helps[option.flag] == escape(option.help) for option in SHARED)
+
+
+def test_help_shows_each_options_variable_and_default() -> None:
+    """Typer reads help texts as Rich markup, where "[env: ...]" would be a tag."""
+    result = runner.invoke(app, ["ask", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "[env: QA_DOCS; default: seeds/]" in result.stdout
+    assert "[env: QA_READER; default: combined]" in result.stdout
 
 
 def test_index_takes_its_paths_and_the_store_options_only() -> None:
