@@ -166,15 +166,7 @@ class Pipeline:
             else:
                 verdict = verify_reading(draft.question, draft.reading, s.reader, threshold)
             draft.timings.verify_s = time.perf_counter() - started
-            return Answer(
-                question=draft.asked,
-                answer=verdict.answer,
-                abstained=verdict.abstained,
-                citations=verdict.citations,
-                timings=draft.timings,
-                reason=verdict.reason,
-                signals=verdict.signals,
-            )
+            return Answer(question=draft.asked, timings=draft.timings, **vars(verdict))
 
         return RunnableLambda(retrieve) | RunnableLambda(read) | RunnableLambda(check)
 

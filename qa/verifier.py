@@ -35,7 +35,8 @@ _FACT = re.compile(r"\d[\d,.]*|\b[A-Z][\w’'&.-]*")
 
 @dataclass(frozen=True)
 class Verdict:
-    """The verifier's decision: an answer with its citations, or an abstention with why."""
+    """The verifier's decision: an answer with its citations, or an abstention with why
+    (its fields are `Answer`'s own, which the pipeline fills from them)."""
 
     answer: str
     abstained: bool
