@@ -59,16 +59,16 @@ def _run(store: Store, progress: Progress | None, warn: Warn, rebuild: bool) -> 
     found = documents.discover(store.corpus)
     if not found:
         raise DocsError(f"no {KINDS} files in " + _names(store.corpus))
-    before = store.manifest().chunk_chars if store.exists() and not rebuild else None
-    if before is not None and before != store.chunk_chars:
+    old = None if rebuild else store.manifest()  # a rebuild must not read a damaged one
+    if old is not None and old.chunk_chars != store.chunk_chars:
         warn(
-            f"chunk_chars changed from {before} to {store.chunk_chars}: "
+            f"chunk_chars changed from {old.chunk_chars} to {store.chunk_chars}: "
             "re-chunking and re-embedding every file"
         )
-        rebuild = True
-    if rebuild:
+        old = None
+    if old is None:  # a rebuild: forget the corpus, then start from an empty manifest
         store.drop(warn)
-    old = store.manifest()
+        old = store.manifest()
     todo = plan(found, old)
     report = IndexReport(files=len(found), unchanged=len(todo.unchanged))
     kept = dict(todo.unchanged)
