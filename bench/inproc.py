@@ -2,6 +2,7 @@
 
     python bench/inproc.py warm STORE DOCS QUESTIONS.json REPEAT
     python bench/inproc.py retrieval STORE DOCS QUESTIONS.json REPEAT
+    python bench/inproc.py recall STORE DOCS QUESTIONS.jsonl 0
 
 Each prints one JSON line of timings. They run apart from bench/run.py so that the
 parent stays small: a child's peak RSS as the kernel reports it (wait4's ru_maxrss)
@@ -86,8 +87,32 @@ def retrieval(store: Path, docs: Path, questions: list[str], repeat: int) -> dic
     return {"p50_s": statistics.median(times), "p95_s": percentile(times, 0.95)}
 
 
+def recall(store: Path, docs: Path, questions: Path) -> dict[str, Any]:
+    """Share of the answerable questions (a qa eval set) with a gold answer in the text
+    of the first k passages the hybrid retriever gives the reader, k = 1, 3 and 6."""
+    from qa.evaluate import load_questions, normalize_answer
+    from qa.pipeline import store_for
+    from qa.retriever import Retriever
+    from qa.settings import Settings
+
+    retriever = Retriever(store_for(Settings(store=store, docs=[docs])), top_k=6, sentences=1)
+    answerable = [q for q in load_questions(questions) if q.answerable]
+    found = {1: 0, 3: 0, 6: 0}
+    for question in answerable:
+        texts = [normalize_answer(p.text) for p in retriever.passages(question.question)]
+        golds = [normalize_answer(g) for g in question.answers if normalize_answer(g)]
+        for k in found:
+            found[k] += any(g in t for g in golds for t in texts[:k])
+    return {"questions": len(answerable)} | {
+        f"at_{k}": n / len(answerable) for k, n in found.items()
+    }
+
+
 def main() -> None:
     step, store, docs, questions, repeat = sys.argv[1:6]
+    if step == "recall":
+        print(json.dumps(recall(Path(store), Path(docs), Path(questions))))
+        return
     measure = {"warm": warm, "retrieval": retrieval}[step]
     asked = json.loads(Path(questions).read_text(encoding="utf-8"))
     print(json.dumps(measure(Path(store), Path(docs), asked, int(repeat))))

@@ -22,7 +22,6 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from qa import documents
 from qa.chunking import LineIndex
-from qa.embeddings import MiniLMEmbeddings
 from qa.models import Answer, Citation, Timings
 from qa.store import Store
 
@@ -44,7 +43,7 @@ class Baseline:
         self._ready = False
 
     def _vectors(self) -> Chroma:
-        return self.store.vectors.langchain(self.collection, MiniLMEmbeddings())
+        return self.store.vectors.langchain(self.collection, self.store.embedder)
 
     def _fingerprint(self) -> str:
         files = sorted(f"{k}:{v.sha256}" for k, v in self.store.manifest().files.items())

@@ -19,7 +19,16 @@ import typer
 
 from qa import api
 from qa.chat import run_chat
-from qa.display import err, out, show_answer, shown, summary_table, toml_line, warn
+from qa.display import (
+    err,
+    index_progress,
+    out,
+    show_answer,
+    shown,
+    summary_table,
+    toml_line,
+    warn,
+)
 from qa.errors import QAError
 from qa.evaluate import EvalQuestion, EvalReport, EvalResult, evaluate, load_questions
 from qa.models import Answer
@@ -54,7 +63,7 @@ def prepared(settings: Settings) -> Pipeline:
 
 
 @app.command()
-@with_settings(only=("docs", "store", "chroma_url"))
+@with_settings(only=("docs", "store", "chroma_url", "embed_url", "embed_model"))
 def index(
     paths: Annotated[
         list[Path] | None, typer.Argument(help="Files or folders to index (default: --docs).")
@@ -64,15 +73,8 @@ def index(
     rebuild: Annotated[bool, typer.Option(help="Drop the store and re-embed everything.")] = False,
 ) -> None:
     """Index documents into the store (only what changed since last time)."""
-    from rich.progress import Progress
-
     settings = given.settings(docs=paths)  # the PATHS given win over --docs
-    with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
-        task = bar.add_task("Embedding chunks", total=None)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
+    with index_progress() as progress:
         report = api.index(settings=settings, rebuild=rebuild, progress=progress, warn=warn)
     out.print(shown(report.summary()))
 
@@ -203,7 +205,7 @@ def info_command(*, given: Given) -> None:
         ("files", str(facts.files)),
         ("chunks", str(facts.chunks)),
         ("vectors", str(facts.vectors)),
-        ("embedding", f"{facts.embedding_model} (ONNX Runtime)"),
+        ("embedding", facts.embedding_model),
         ("generator", facts.generator),
         ("reader", facts.reader),
         ("versions", ", ".join(f"{k} {v}" for k, v in facts.versions.items())),

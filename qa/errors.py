@@ -7,7 +7,8 @@ message as one line and exits non-zero. The tree::
     ├── DocsError        the docs folder or a file in it cannot be used
     ├── QuestionError    the question is empty or otherwise unusable
     ├── StoreError       the store is missing, damaged, or locked by another run
-    │   └── StoreDamaged its files are unreadable or from another version (qa rebuilds it)
+    │   ├── StoreDamaged its files are unreadable or from another version (qa rebuilds it)
+    │   └── EmbedderMismatch  its vectors come from another embedding model than this run's
     ├── ModelError       a packaged model is missing or fails to load or run
     └── EvalFileError    a question-set file for ``qa eval`` is malformed
 """
@@ -31,6 +32,10 @@ class StoreError(QAError):
 
 class StoreDamaged(StoreError):
     """The store's files are unreadable or from another version; the documents rebuild it."""
+
+
+class EmbedderMismatch(StoreError):
+    """The store's vectors were made by another embedding model than the one asked for."""
 
 
 class ModelError(QAError):

@@ -19,10 +19,10 @@ from filelock import Timeout
 
 from qa import documents
 from qa.chunking import chunk_text
-from qa.embeddings import MiniLMEmbeddings
+from qa.documents import FileState
 from qa.errors import DocsError, StoreDamaged, StoreError
 from qa.manifest import FileEntry, plan
-from qa.models import Chunk, IndexReport
+from qa.models import Chunk, IndexProgress, IndexReport
 from qa.vectors import chunk_id
 
 if TYPE_CHECKING:
@@ -54,7 +54,8 @@ def update(store: Store, progress: Progress | None, warn: Warn, rebuild: bool) -
 
 def _run(store: Store, progress: Progress | None, warn: Warn, rebuild: bool) -> IndexReport:
     """Act on the plan: hash the files it says changed (only touched ones keep their
-    chunks), read and chunk the rest, then write vectors, chunk list and manifest."""
+    chunks), read and chunk the rest, embedding and writing vectors as files are read,
+    then delete stale vectors and write the chunk list and the manifest."""
     started = time.perf_counter()
     found = documents.discover(store.corpus)
     if not found:
@@ -72,7 +73,7 @@ def _run(store: Store, progress: Progress | None, warn: Warn, rebuild: bool) -> 
     todo = plan(found, old)
     report = IndexReport(files=len(found), unchanged=len(todo.unchanged))
     kept = dict(todo.unchanged)
-    fresh: list[Chunk] = []
+    writer = _VectorWriter(store, todo.to_check, progress, started)
     for state, entry in todo.to_check:
         key = str(state.path)
         try:
@@ -81,15 +82,18 @@ def _run(store: Store, progress: Progress | None, warn: Warn, rebuild: bool) -> 
                     update={"size": state.size, "mtime_ns": state.mtime_ns}
                 )
                 report.unchanged += 1
+                writer.file_done(state.size)
                 continue
             doc = documents.read(state.path, store.max_file_bytes)
         except documents.Skipped as why:
             warn(f"skipped {documents.display_path(state.path)}: {why}")
             report.skipped.append(key)
+            writer.file_done(state.size)
             continue
         markdown = state.path.suffix.lower() == ".md"
         pieces = chunk_text(doc.text, key, doc.sha256, store.chunk_chars, markdown)
-        fresh.extend(pieces)
+        writer.add(pieces)
+        writer.file_done(state.size)
         kept[key] = FileEntry(
             sha256=doc.sha256, size=state.size, mtime_ns=state.mtime_ns, chunks=len(pieces)
         )
@@ -97,6 +101,7 @@ def _run(store: Store, progress: Progress | None, warn: Warn, rebuild: bool) -> 
             report.updated += 1
         else:
             report.added += 1
+    writer.finish()
     if not kept:
         raise DocsError(f"no readable {KINDS} files in " + _names(store.corpus))
     stale_ids = [
@@ -106,9 +111,9 @@ def _run(store: Store, progress: Progress | None, warn: Warn, rebuild: bool) -> 
         for i in range(entry.chunks)
     ]
     report.removed = sum(1 for src in old.files if src not in kept)
-    if fresh or stale_ids or report.removed or not store.chunks_path.exists():
-        _write_vectors(store, fresh, stale_ids, progress)
-        store.save_chunks(fresh, kept)
+    if writer.fresh or stale_ids or report.removed or not store.chunks_path.exists():
+        store.vectors.delete(stale_ids)
+        store.save_chunks(writer.fresh, kept)
     else:  # save_chunks saved a fresh BM25 index; otherwise repair a missing one
         store.check_vectors(old)
         store.lexical()
@@ -121,20 +126,53 @@ def _run(store: Store, progress: Progress | None, warn: Warn, rebuild: bool) -> 
     return report
 
 
-def _write_vectors(
-    store: Store, fresh: list[Chunk], stale_ids: list[str], progress: Progress | None
-) -> None:
-    """Embed and write the new chunks, then delete the old ones."""
-    if not fresh and not stale_ids:
-        return
-    embedder = MiniLMEmbeddings()
-    for first in range(0, len(fresh), EMBED_BATCH):
-        part = fresh[first : first + EMBED_BATCH]
-        vectors = embedder.embed_documents([c.searchable for c in part])
-        store.vectors.upsert(part, np.array(vectors, dtype=np.float32))
-        if progress:
-            progress(first + len(part), len(fresh))
-    store.vectors.delete(stale_ids)
+class _VectorWriter:
+    """Embeds new chunks in batches as the files are read and writes their vectors,
+    so a big corpus never waits in memory for its vectors; reports progress."""
+
+    def __init__(
+        self,
+        store: Store,
+        to_check: list[tuple[FileState, FileEntry | None]],
+        progress: Progress | None,
+        started: float,
+    ) -> None:
+        self.store = store
+        self.progress = progress
+        self.started = started
+        self.fresh: list[Chunk] = []
+        self.pending: list[Chunk] = []
+        self.state = IndexProgress(
+            files_total=len(to_check), bytes_total=sum(s.size for s, _ in to_check)
+        )
+
+    def add(self, chunks: list[Chunk]) -> None:
+        self.fresh.extend(chunks)
+        self.pending.extend(chunks)
+        while len(self.pending) >= EMBED_BATCH:
+            self._write(self.pending[:EMBED_BATCH])
+            self.pending = self.pending[EMBED_BATCH:]
+
+    def file_done(self, size: int) -> None:
+        self.state.files_done += 1
+        self.state.bytes_done += size
+        self._report()
+
+    def finish(self) -> None:
+        if self.pending:
+            self._write(self.pending)
+            self.pending = []
+
+    def _write(self, batch: list[Chunk]) -> None:
+        vectors = self.store.embedder.embed_documents([c.searchable for c in batch])
+        self.store.vectors.upsert(batch, np.array(vectors, dtype=np.float32))
+        self.state.chunks_done += len(batch)
+        self._report()
+
+    def _report(self) -> None:
+        if self.progress:
+            self.state.seconds = time.perf_counter() - self.started
+            self.progress(self.state.model_copy())
 
 
 def _names(roots: Iterable[Path]) -> str:

@@ -17,7 +17,6 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from qa.documents import FileState
-from qa.embeddings import MODEL_NAME
 
 FORMAT_VERSION = 1
 
@@ -45,11 +44,11 @@ class Manifest(BaseModel):
     files: dict[str, FileEntry]
 
     @classmethod
-    def empty(cls, roots: Sequence[Path], chunk_chars: int) -> Manifest:
+    def empty(cls, roots: Sequence[Path], chunk_chars: int, embedding_model: str) -> Manifest:
         """The manifest of a corpus not indexed yet, by this qa and embedding model."""
         return cls(
             roots=[str(r) for r in roots],
-            embedding_model=MODEL_NAME,
+            embedding_model=embedding_model,
             chunk_chars=chunk_chars,
             version=FORMAT_VERSION,
             files={},
@@ -58,7 +57,7 @@ class Manifest(BaseModel):
     @classmethod
     def load(cls, path: Path) -> Manifest:
         """The manifest saved at path. ValueError, saying why for the damage message, when
-        it is unreadable or was built by another qa version or embedding model."""
+        it is unreadable or was built by another qa version (the store checks the model)."""
         try:
             manifest = cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
         except ValidationError as exc:
@@ -68,11 +67,8 @@ class Manifest(BaseModel):
             raise ValueError(f"unreadable manifest ({why})") from exc
         except (OSError, ValueError) as exc:
             raise ValueError(f"unreadable manifest ({exc})") from exc
-        if manifest.version != FORMAT_VERSION or manifest.embedding_model != MODEL_NAME:
-            raise ValueError(
-                f"built by another qa version or embedding model "
-                f"({manifest.version}, {manifest.embedding_model})"
-            )
+        if manifest.version != FORMAT_VERSION:
+            raise ValueError(f"built by another qa version (format {manifest.version})")
         return manifest
 
     def to_json(self) -> str:

@@ -137,6 +137,28 @@ class IndexReport(BaseModel):
         )
 
 
+class IndexProgress(BaseModel):
+    """How far an index run is: files read of those to read, chunks embedded, bytes."""
+
+    files_done: int = 0
+    files_total: int = 0
+    chunks_done: int = 0
+    bytes_done: int = 0
+    bytes_total: int = 0
+    seconds: float = 0.0
+
+    @property
+    def megabytes_per_second(self) -> float:
+        return self.bytes_done / 1e6 / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def seconds_left(self) -> float | None:
+        """At the rate so far; None until a byte is done."""
+        if not self.bytes_done or self.seconds <= 0:
+            return None
+        return (self.bytes_total - self.bytes_done) * self.seconds / self.bytes_done
+
+
 class StoreInfo(BaseModel):
     """What a store holds for one corpus, for ``qa info``."""
 

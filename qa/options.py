@@ -72,6 +72,20 @@ SHARED = (
         "Gemma). [env: QA_LLM_API; default: chat]",
     ),
     Shared(
+        "--embed-url",
+        "embed_url",
+        str,
+        "OpenAI-compatible embeddings server, e.g. http://gpu-box:8080/v1; key from "
+        "QA_EMBED_API_KEY. [env: QA_EMBED_URL; default: packaged all-MiniLM-L6-v2, "
+        "in-process]",
+    ),
+    Shared(
+        "--embed-model",
+        "embed_model",
+        str,
+        "Model name for the embeddings server. [env: QA_EMBED_MODEL; default: all-MiniLM-L6-v2]",
+    ),
+    Shared(
         "--reader",
         "reader",
         str,

@@ -12,6 +12,7 @@ from langchain_core.language_models.llms import BaseLLM
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from qa import abstention, reading
+from qa.embeddings import Embedder, MiniLMEmbeddings
 from qa.errors import QuestionError, StoreDamaged
 from qa.extractive import ExtractiveReader, SpanReader
 from qa.guard import question_part
@@ -57,7 +58,22 @@ def check_question(question: str) -> str:
 
 def store_for(settings: Settings) -> Store:
     s = settings
-    return Store(s.store, s.docs, s.chunk_chars, s.max_file_bytes, s.chroma_url)
+    return Store(s.store, s.docs, s.chunk_chars, s.max_file_bytes, s.chroma_url, make_embedder(s))
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    """The embeddings server the settings name, else the packaged model in-process."""
+    if settings.embed_url:
+        from qa.remote_embeddings import ServerEmbeddings
+
+        return ServerEmbeddings(
+            base_url=settings.embed_url,
+            model=settings.embed_model,
+            api_key=settings.embed_api_key,
+            timeout=settings.llm_timeout,
+            retries=settings.llm_retries,
+        )
+    return MiniLMEmbeddings()
 
 
 def make_llm(settings: Settings) -> BaseLLM:

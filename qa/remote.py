@@ -116,23 +116,13 @@ class ServerLLM(CompletionLLM):
             raise self._error(exc) from exc
 
     def _error(self, exc: Exception) -> ModelError:
-        import openai
-
-        where = f"the LLM server at {self.base_url}"
-        if isinstance(exc, openai.APITimeoutError):
-            why = f"{where} did not answer within {self.timeout:g} s"
-        elif isinstance(exc, openai.APIConnectionError):
-            cause = exc.__cause__ or exc
-            why = f"cannot reach {where} ({' '.join(str(cause).split()) or type(cause).__name__})"
-        elif isinstance(exc, openai.AuthenticationError):
-            why = f"{where} refused the API key (HTTP 401); set QA_LLM_API_KEY"
-        elif isinstance(exc, openai.NotFoundError):
-            why = f"{where} has no model {self.model!r} or no {self.api} endpoint (HTTP 404)"
-        elif isinstance(exc, openai.APIStatusError):
-            why = f"{where} answered HTTP {exc.status_code}: {_message(exc)}"
-        else:
-            why = f"{where} sent a malformed response ({' '.join(str(exc).split())[:200]})"
-        return ModelError(why)
+        return server_error(
+            exc,
+            f"the LLM server at {self.base_url}",
+            self.timeout,
+            "QA_LLM_API_KEY",
+            f"no model {self.model!r} or no {self.api} endpoint",
+        )
 
     def _tokens(self, prompt: str, stop: list[str] | None) -> Iterator[Completion]:
         import openai
@@ -150,6 +140,29 @@ class ServerLLM(CompletionLLM):
                 yield token, _token_logprobs(choice.logprobs) if token else []
         except (openai.OpenAIError, AttributeError, TypeError, ValueError) as exc:
             raise self._error(exc) from exc
+
+
+def server_error(
+    exc: Exception, where: str, timeout: float, key_variable: str, missing: str
+) -> ModelError:
+    """One line for a failed call to an OpenAI-compatible server, by the ``openai``
+    client's exception: the server, what went wrong, never the key."""
+    import openai
+
+    if isinstance(exc, openai.APITimeoutError):
+        why = f"{where} did not answer within {timeout:g} s"
+    elif isinstance(exc, openai.APIConnectionError):
+        cause = exc.__cause__ or exc
+        why = f"cannot reach {where} ({' '.join(str(cause).split()) or type(cause).__name__})"
+    elif isinstance(exc, openai.AuthenticationError):
+        why = f"{where} refused the API key (HTTP 401); set {key_variable}"
+    elif isinstance(exc, openai.NotFoundError):
+        why = f"{where} has {missing} (HTTP 404)"
+    elif isinstance(exc, openai.APIStatusError):
+        why = f"{where} answered HTTP {exc.status_code}: {_message(exc)}"
+    else:
+        why = f"{where} sent a malformed response ({' '.join(str(exc).split())[:200]})"
+    return ModelError(why)
 
 
 def _choice(reply: Any, where: str, api: str) -> tuple[str, list[float]]:

@@ -13,7 +13,6 @@ from functools import cached_property
 import numpy as np
 
 from qa.chunking import sentence_spans
-from qa.embeddings import MiniLMEmbeddings
 from qa.guard import screen
 from qa.lexical import LexicalIndex
 from qa.models import Chunk, Evidence, Passage
@@ -30,7 +29,7 @@ class Retriever:
         self.store = store
         self.top_k = top_k
         self.sentences = sentences
-        self.embeddings = MiniLMEmbeddings()
+        self.embeddings = store.embedder
         self._query: tuple[str, list[float]] | None = None
 
     @cached_property

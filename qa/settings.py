@@ -81,8 +81,24 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = Field(
         None, description="API key for the LLM server (set QA_LLM_API_KEY; never shown)."
     )
-    llm_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the LLM server.")
-    llm_retries: int = Field(2, ge=0, description="Retries on connection errors, 429 and 5xx.")
+    llm_timeout: float = Field(
+        60.0, gt=0, description="Seconds to wait for the LLM or embeddings server."
+    )
+    llm_retries: int = Field(
+        2, ge=0, description="Retries on connection errors, 429 and 5xx (both servers)."
+    )
+    embed_url: str | None = Field(
+        None,
+        description="OpenAI-compatible embeddings server (e.g. http://gpu-box:8080/v1); "
+        "unset: the packaged all-MiniLM-L6-v2, in-process.",
+    )
+    embed_model: str = Field(
+        "all-MiniLM-L6-v2", description="Model name sent to the embeddings server."
+    )
+    embed_api_key: SecretStr | None = Field(
+        None,
+        description="API key for the embeddings server (set QA_EMBED_API_KEY; never shown).",
+    )
     chroma_url: str | None = Field(
         None,
         description="Chroma server (e.g. http://127.0.0.1:8000); "
@@ -118,7 +134,9 @@ class Settings(BaseSettings):
         the environment) names to receive document text: a prepared folder must not
         send it elsewhere without saying so."""
         project = TomlConfigSettingsSource(cls, PROJECT_CONFIG)()
-        named = {n: str(project[n]) for n in ("llm_url", "chroma_url") if project.get(n)}
+        named = {
+            n: str(project[n]) for n in ("llm_url", "embed_url", "chroma_url") if project.get(n)
+        }
         if not named:  # the usual case: no qa.toml here, or none naming a server
             return {}
         origins = cls.origins(**overrides)

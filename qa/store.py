@@ -41,13 +41,14 @@ from pathlib import Path
 from filelock import FileLock
 
 from qa import documents
-from qa.errors import StoreDamaged
+from qa.embeddings import SHIPPED, Embedder
+from qa.errors import EmbedderMismatch, StoreDamaged
 from qa.lexical import LexicalIndex
 from qa.manifest import FileEntry, Manifest, plan
-from qa.models import Chunk, IndexReport, StoreInfo
+from qa.models import Chunk, IndexProgress, IndexReport, StoreInfo
 from qa.vectors import Vectors, chunk_id, damaged
 
-Progress = Callable[[int, int], None]
+Progress = Callable[[IndexProgress], None]
 Warn = Callable[[str], None]
 
 
@@ -76,12 +77,14 @@ class Store:
         chunk_chars: int,
         max_file_bytes: int,
         chroma_url: str | None,
+        embedder: Embedder,
     ) -> None:
         self.root = root
         self.corpus = list(corpus)
         self.chunk_chars = chunk_chars
         self.max_file_bytes = max_file_bytes
         self.chroma_url = chroma_url
+        self.embedder = embedder
         self.name = corpus_name(self.corpus)
         self.folder = root / "corpora" / self.name
         self.vectors = Vectors(root, self.name, chroma_url)
@@ -105,13 +108,25 @@ class Store:
         return self.manifest_path.exists()
 
     def manifest(self) -> Manifest:
-        """The manifest on disk, or an empty one; a damaged one raises StoreDamaged."""
+        """The manifest on disk, or an empty one. A damaged one raises StoreDamaged, as
+        does one by the in-process model a qa upgrade replaced (the store is rebuilt);
+        one by any other embedding model raises EmbedderMismatch: vectors never mix."""
         if not self.manifest_path.exists():
-            return Manifest.empty(self.corpus, self.chunk_chars)
+            return Manifest.empty(self.corpus, self.chunk_chars, self.embedder.name)
         try:
-            return Manifest.load(self.manifest_path)
+            manifest = Manifest.load(self.manifest_path)
         except ValueError as exc:
             raise self._damaged(str(exc)) from exc
+        made_by, wanted = manifest.embedding_model, self.embedder.name
+        if made_by != wanted:
+            if made_by in SHIPPED and wanted in SHIPPED:
+                raise self._damaged(f"its vectors are by {made_by}, replaced by {wanted}")
+            raise EmbedderMismatch(
+                f"the index in {self.root} was embedded with {made_by}, and this run "
+                f"embeds with {wanted}: give the same --embed-url and --embed-model, "
+                "or re-embed it with qa index --rebuild"
+            )
+        return manifest
 
     def chunks(self) -> list[Chunk]:
         """Every chunk of the corpus, in file order."""
@@ -206,7 +221,7 @@ class Store:
             files=len(current.files),
             chunks=sum(e.chunks for e in current.files.values()),
             vectors=self.vectors.count() if indexed else 0,
-            embedding_model=current.embedding_model,
+            embedding_model=self.embedder.description,
         )
 
     # -- writing ---------------------------------------------------------

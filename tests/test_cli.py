@@ -371,6 +371,8 @@ def test_index_takes_its_paths_and_the_store_options_only() -> None:
         "paths",
         "docs",
         "store",
+        "embed_url",
+        "embed_model",
         "chroma_url",
         "rebuild",
     ]

@@ -71,9 +71,9 @@ DAMAGE: dict[str, tuple[Callable[[Store], None], str]] = {
         lambda s: shutil.rmtree(s.root / "chroma"),
         "chunk vectors are missing",
     ),
-    "other embedding model": (
-        set_manifest("embedding_model", "another-model"),
-        "another qa version or embedding model",
+    "vectors of the model qa shipped before": (
+        set_manifest("embedding_model", "all-MiniLM-L6-v2"),
+        "its vectors are by all-MiniLM-L6-v2, replaced by all-MiniLM-L6-v2 int8",
     ),
     "newer store format": (set_manifest("version", 99), "another qa version"),
 }

@@ -1,4 +1,5 @@
-"""Tests for qa.embeddings: the ONNX export gives sentence-transformers' vectors."""
+"""Tests for qa.embeddings: the int8 ONNX export gives vectors close to
+sentence-transformers' (how close costs retrieval nothing measurable: bench/README.md)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ TEXTS = [
 
 
 @pytest.mark.slow
-def test_export_matches_sentence_transformers(tmp_path: Path) -> None:
+def test_export_is_close_to_sentence_transformers(tmp_path: Path) -> None:
     from sentence_transformers import SentenceTransformer
 
     target = tmp_path / "cache" / "model.onnx"
@@ -40,15 +41,19 @@ def test_export_matches_sentence_transformers(tmp_path: Path) -> None:
     reference = SentenceTransformer(str(package_path()), device="cpu").encode(
         TEXTS, normalize_embeddings=True
     )
-    assert np.min(np.sum(ours * reference, axis=1)) > 0.9999
+    cosines = np.sum(ours * reference, axis=1)
+    assert cosines.min() > 0.97 and cosines[TEXTS.index("Bees dance.")] > 0.99, cosines
 
 
 def test_batches_keep_the_order_of_the_texts() -> None:
+    """int8 activations are scaled per batch, so a vector moves a little with its batch."""
     model = MiniLMEmbeddings()
     one_by_one = np.array([model.embed_query(text) for text in TEXTS])
     model.batch_size = 2
     batched = np.array(model.embed_documents(TEXTS))
-    assert np.allclose(batched, one_by_one, atol=1e-5)
+    similarity = batched @ one_by_one.T
+    assert list(similarity.argmax(axis=1)) == list(range(len(TEXTS)))
+    assert similarity.diagonal().min() > 0.96, similarity.diagonal()
 
 
 def test_vectors_have_unit_length_and_the_model_dimension() -> None:
@@ -70,9 +75,9 @@ def test_similar_sentences_are_closer_than_unrelated_ones() -> None:
 
 def test_the_onnx_file_lives_in_the_user_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", "/somewhere/cache")
-    assert onnx_path() == Path("/somewhere/cache/qa/all-MiniLM-L6-v2.onnx")
+    assert onnx_path() == Path("/somewhere/cache/qa/all-MiniLM-L6-v2-int8.onnx")
     monkeypatch.delenv("XDG_CACHE_HOME")
-    assert onnx_path() == Path.home() / ".cache" / "qa" / "all-MiniLM-L6-v2.onnx"
+    assert onnx_path() == Path.home() / ".cache" / "qa" / "all-MiniLM-L6-v2-int8.onnx"
 
 
 def test_a_missing_model_package_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -89,4 +94,4 @@ def test_embedding_leaves_no_telemetry_behind(tmp_path: Path) -> None:
     script = "from qa.embeddings import MiniLMEmbeddings; MiniLMEmbeddings().embed_query('hi')"
     env = {**os.environ, "XDG_CACHE_HOME": str(cache), "HOME": str(tmp_path)}
     subprocess.run([sys.executable, "-c", script], env=env, check=True)
-    assert sorted(p.name for p in cache.rglob("*")) == ["all-MiniLM-L6-v2.onnx", "qa"]
+    assert sorted(p.name for p in cache.rglob("*")) == ["all-MiniLM-L6-v2-int8.onnx", "qa"]

@@ -25,7 +25,14 @@ def store(workdir: Path) -> Store:
     docs.mkdir()
     (docs / "zoo.txt").write_text(ZOO, encoding="utf-8")
     (docs / "trains.txt").write_text(TRAINS, encoding="utf-8")
-    store = Store(workdir / "index", [docs], chunk_chars=60, max_file_bytes=10**6, chroma_url=None)
+    store = Store(
+        workdir / "index",
+        [docs],
+        chunk_chars=60,
+        max_file_bytes=10**6,
+        chroma_url=None,
+        embedder=MiniLMEmbeddings(),
+    )
     store.update()
     return store
 

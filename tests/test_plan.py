@@ -18,7 +18,9 @@ def entry(size: int, mtime_ns: int, sha256: str = "0" * 64, chunks: int = 2) -> 
 
 
 def manifest(**files: FileEntry) -> Manifest:
-    empty = Manifest.empty([Path("/docs")], chunk_chars=600)
+    empty = Manifest.empty(
+        [Path("/docs")], chunk_chars=600, embedding_model="all-MiniLM-L6-v2 int8"
+    )
     return empty.model_copy(update={"files": {f"/docs/{k}": v for k, v in files.items()}})
 
 
@@ -67,7 +69,7 @@ def test_manifest_json_keeps_the_shape_stores_were_written_in() -> None:
     written = manifest(**{"a.txt": entry(10, 1, "f" * 64, 3)}).to_json()
     as_before = {
         "roots": ["/docs"],
-        "embedding_model": "all-MiniLM-L6-v2",
+        "embedding_model": "all-MiniLM-L6-v2 int8",
         "chunk_chars": 600,
         "version": 1,
         "files": {"/docs/a.txt": {"sha256": "f" * 64, "size": 10, "mtime_ns": 1, "chunks": 3}},

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from qa import documents
+from qa.embeddings import MiniLMEmbeddings
 from qa.evaluate import citation_valid
 from qa.models import Answer
 from qa.store import Store
@@ -32,14 +33,14 @@ ROUNDS = 5
 SMALL_CHUNKS = {**os.environ, "QA_CHUNK_CHARS": "150"}
 
 
-def write_corpus(docs: Path, version: int) -> None:
+def write_corpus(docs: Path, version: int, paragraphs: int = 40) -> None:
     for i in range(FILES):
         sentences = [
             f"Report {i} was revised in round {version}.",
             f"The code word of report {i} is word{version}x{i}.",
             *(
                 f"Paragraph {k} of report {i} describes harbour traffic in week {k}."
-                for k in range(40)
+                for k in range(paragraphs)
             ),
         ]
         (docs / f"report-{i:02d}.txt").write_text(" ".join(sentences) + "\n", encoding="utf-8")
@@ -53,7 +54,14 @@ def qa(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 def small_chunks(index: Path, docs: Path) -> Store:
     """The store as the qa processes here see it."""
-    return Store(index, [docs], chunk_chars=150, max_file_bytes=10**7, chroma_url=None)
+    return Store(
+        index,
+        [docs],
+        chunk_chars=150,
+        max_file_bytes=10**7,
+        chroma_url=None,
+        embedder=MiniLMEmbeddings(),
+    )
 
 
 def in_step(store: Store, docs: Path) -> None:
@@ -122,7 +130,7 @@ def test_two_index_runs_at_once_take_turns_and_ask_waits_for_the_new_text(tmp_pa
     docs.mkdir()
     write_corpus(docs, 0)
     assert qa("index", "--docs", docs, "--store", index).returncode == 0
-    write_corpus(docs, 1)
+    write_corpus(docs, 1, paragraphs=240)  # long enough a run for the second to start
     command = [*QA, "index", "--docs", str(docs), "--store", str(index)]
     first = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=SMALL_CHUNKS

@@ -10,11 +10,14 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import numpy as np
 import pytest
+from pydantic import SecretStr
 
 from qa.cli import run
 from qa.errors import ModelError
 from qa.remote import ServerLLM
+from qa.remote_embeddings import BATCH, ServerEmbeddings
 
 KEY = "sk-test-secret-123"
 
@@ -221,3 +224,57 @@ def test_cli_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 1
     assert captured.err.splitlines()[-1].startswith(f"error: cannot reach the LLM server at {url}")
     assert "Traceback" not in captured.err
+
+
+def vectors(*rows: list[float]) -> dict[str, Any]:
+    data = [{"object": "embedding", "index": i, "embedding": row} for i, row in enumerate(rows)]
+    return {"object": "list", "model": "m", "data": data, "usage": {}}
+
+
+def embedder(url: str, **options: Any) -> ServerEmbeddings:
+    given = {"timeout": 60.0, "retries": 0, **options}
+    return ServerEmbeddings(base_url=url, model="m", api_key=SecretStr(KEY), **given)
+
+
+def test_embeddings_in_batches_made_unit_length(server: tuple[str, Script]) -> None:
+    url, script = server
+    first = vectors(*[[0.0, 1.0]] * (BATCH - 1), [6.0, 8.0])
+    first["data"].reverse()  # a server may answer out of order: ``index`` says where
+    script.answers += [(200, first), (200, vectors([0.0, -2.0]))]
+    got = np.array(embedder(url).embed_documents([f"text {i}" for i in range(BATCH + 1)]))
+    assert np.allclose(got, [[0.0, 1.0]] * (BATCH - 1) + [[0.6, 0.8], [0.0, -1.0]])
+    assert [len(r["input"]) for r in script.requests] == [BATCH, 1]
+    assert script.requests[0]["model"] == "m"
+    assert script.headers[0]["authorization"] == f"Bearer {KEY}"
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "said"),
+    [
+        (401, {"error": {"message": KEY}}, "refused the API key (HTTP 401); set QA_EMBED_API_KEY"),
+        (404, {"error": {"message": "no"}}, "has no model 'm' (HTTP 404)"),
+        (500, {"error": {"message": "out of memory"}}, "answered HTTP 500: out of memory"),
+        (200, vectors([1.0]), "sent 1 vectors for 2 texts"),
+        (200, {"data": [{"index": 0, "embedding": "x"}] * 2}, "sent a malformed response"),
+    ],
+)
+def test_embeddings_server_failures_are_one_line(
+    server: tuple[str, Script], status: int, body: Any, said: str
+) -> None:
+    url, script = server
+    script.answers.append((status, body))
+    with pytest.raises(ModelError) as caught:
+        embedder(url).embed_documents(["one", "two"])
+    assert str(caught.value).startswith(f"the embeddings server at {url} {said}")
+    assert KEY not in str(caught.value)
+
+
+def test_index_with_an_unreachable_embeddings_server_is_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    code = run(["index", "--embed-url", url])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.err.startswith(f"error: cannot reach the embeddings server at {url} (")
+    assert len(captured.err.splitlines()) == 1

@@ -1,6 +1,7 @@
 """qa against real servers on 127.0.0.1: llama.cpp's server (`qa serve-llm`, the
-packaged Gemma) and a Chroma server (`chroma run`), each started here and stopped
-after the module."""
+packaged Gemma), llama.cpp's server with embeddings on (the packaged MiniLM as GGUF,
+tests/embed_server.py) and a Chroma server (`chroma run`), each started here and
+stopped after the module."""
 
 from __future__ import annotations
 
@@ -95,6 +96,21 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         folder / "chroma.log",
     )
     yield f"http://127.0.0.1:{port}"
+    stop(process)
+
+
+@pytest.fixture(scope="module")
+def embed_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("embed")
+    gguf = folder / "all-MiniLM-L6-v2-f16.gguf"
+    subprocess.run([sys.executable, "-m", "tests.embed_server", "convert", gguf], check=True)
+    port = free_port()
+    process = start(
+        [sys.executable, "-m", "tests.embed_server", "serve", str(gguf), str(port)],
+        f"http://127.0.0.1:{port}/health",
+        folder / "embed.log",
+    )
+    yield f"http://127.0.0.1:{port}/v1"
     stop(process)
 
 
@@ -236,6 +252,49 @@ def test_index_ask_and_reindex_through_the_chroma_server(
     assert f"vectors: Chroma server {chroma_url}" in shown
     assert "vectors    2\n" in shown
     assert not (workdir / "index" / "chroma").exists()  # nothing went to a local Chroma
+
+
+def test_index_and_ask_through_the_embeddings_server(
+    embed_url: str, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Documents and questions embedded by the server; the manifest names its model,
+    and asking with the in-process model instead is a clear error, never mixed vectors."""
+    flags = ["--embed-url", embed_url, "--embed-model", "all-MiniLM-L6-v2"]
+    assert run(["index", *flags]) == 0
+    assert "1 added" in capsys.readouterr().out
+    manifest = next((workdir / "index" / "corpora").glob("*/manifest.json"))
+    assert json.loads(manifest.read_text())["embedding_model"] == "all-MiniLM-L6-v2 (server)"
+
+    assert run(["ask", QUESTION, *flags]) == 0
+    assert capsys.readouterr().out.startswith("$200 million [1]\n")
+    answer = qa.ask(QUESTION, settings=qa.configure(embed_url=embed_url))
+    assert answer.answer.startswith("$200 million") and not answer.abstained
+    assert_checked(answer)
+
+    assert run(["ask", QUESTION]) == 1
+    assert capsys.readouterr().err == (
+        f"error: the index in {workdir / 'index'} was embedded with all-MiniLM-L6-v2 (server), "
+        "and this run embeds with all-MiniLM-L6-v2 int8: give the same --embed-url and "
+        "--embed-model, or re-embed it with qa index --rebuild\n"
+    )
+    assert run(["info", *flags]) == 0
+    assert f"embedding  all-MiniLM-L6-v2 (server {embed_url})\n" in capsys.readouterr().out
+
+
+def test_the_embeddings_server_agrees_with_the_packaged_model(embed_url: str) -> None:
+    import numpy as np
+
+    from qa.embeddings import MiniLMEmbeddings
+    from qa.remote_embeddings import ServerEmbeddings
+
+    texts = ["OpenAI won a $200 million defense contract.", "The kettle is in the kitchen."]
+    served = ServerEmbeddings(embed_url, "all-MiniLM-L6-v2", None, timeout=30, retries=0)
+    cosines = np.sum(
+        np.array(served.embed_documents(texts))
+        * np.array(MiniLMEmbeddings().embed_documents(texts)),
+        axis=1,
+    )
+    assert cosines.min() > 0.98, cosines
 
 
 def test_chroma_server_out_of_reach(capsys: pytest.CaptureFixture[str]) -> None:

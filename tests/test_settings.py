@@ -92,7 +92,7 @@ def test_info_before_and_after_indexing(workdir: Path, capsys: pytest.CaptureFix
     assert after[2:4] == ["index      up to date", "files      1"]
     chunks, vectors = after[4].split()[1], after[5].split()[1]
     assert int(chunks) > 1 and chunks == vectors
-    assert after[6] == "embedding  all-MiniLM-L6-v2 (ONNX Runtime)"
+    assert after[6] == "embedding  all-MiniLM-L6-v2 int8 (ONNX Runtime)"
     assert after[7] == "generator  Gemma 3 270M, in-process (llama.cpp)"
     assert after[8] == (
         "reader     extractive MiniLM-L6 (ONNX Runtime, int8), checked against the generator"

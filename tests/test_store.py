@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 from qa.documents import read_text
-from qa.errors import DocsError, StoreDamaged
+from qa.embeddings import MiniLMEmbeddings
+from qa.errors import DocsError, EmbedderMismatch, StoreDamaged
 from qa.models import Chunk
 from qa.store import Store
 
 
 def make_store(root: Path, docs: Path, chunk_chars: int = 600) -> Store:
-    return Store(root / "index", [docs], chunk_chars, max_file_bytes=10**6, chroma_url=None)
+    return Store(
+        root / "index",
+        [docs],
+        chunk_chars,
+        max_file_bytes=10**6,
+        chroma_url=None,
+        embedder=MiniLMEmbeddings(),
+    )
 
 
 def write(path: Path, text: str) -> None:
@@ -130,21 +139,52 @@ def test_damaged_manifest_is_rebuilt_by_itself_with_a_warning(workdir: Path) -> 
     assert not store.is_stale()
 
 
-def test_store_of_another_embedding_model_or_version_is_rebuilt(workdir: Path) -> None:
+def test_store_of_another_qa_version_or_shipped_model_is_rebuilt(workdir: Path) -> None:
     docs = workdir / "docs"
     write(docs / "a.txt", "Alpha is the first letter.")
     store = make_store(workdir, docs)
     store.update()
-    for field, value in (("embedding_model", "some-other-model"), ("version", 99)):
+    for field, value, why in (
+        ("version", 99, "built by another qa version (format 99)"),
+        (
+            "embedding_model",
+            "all-MiniLM-L6-v2",
+            "its vectors are by all-MiniLM-L6-v2, replaced by all-MiniLM-L6-v2 int8",
+        ),
+    ):
         raw = json.loads(store.manifest_path.read_text())
         raw[field] = value
         store.manifest_path.write_text(json.dumps(raw))
-        with pytest.raises(StoreDamaged, match="another qa version or embedding model"):
+        with pytest.raises(StoreDamaged, match=re.escape(why)):
             store.is_stale()
         warnings: list[str] = []
         assert store.update(warn=warnings.append).added == 1
-        assert "rebuilding it from the documents" in warnings[0]
+        assert warnings == [
+            f"store {store.root} is damaged: {why}; rebuilding it from the documents"
+        ]
         assert not store.is_stale()
+
+
+def test_vectors_of_another_embedding_model_are_never_mixed(workdir: Path) -> None:
+    docs = workdir / "docs"
+    write(docs / "a.txt", "Alpha is the first letter.")
+    store = make_store(workdir, docs)
+    store.update()
+    raw = json.loads(store.manifest_path.read_text())
+    raw["embedding_model"] = "bge-large (server)"
+    store.manifest_path.write_text(json.dumps(raw))
+    said = (
+        f"the index in {store.root} was embedded with bge-large (server), and this run embeds "
+        "with all-MiniLM-L6-v2 int8: give the same --embed-url and --embed-model, "
+        "or re-embed it with qa index --rebuild"
+    )
+    for attempt in (store.is_stale, store.update):
+        with pytest.raises(EmbedderMismatch) as caught:
+            attempt()
+        assert str(caught.value) == said
+    assert store.update(rebuild=True).added == 1
+    assert json.loads(store.manifest_path.read_text())["embedding_model"] == "all-MiniLM-L6-v2 int8"
+    assert not store.is_stale()
 
 
 def test_a_new_chunk_size_rechunks_every_file(workdir: Path) -> None:
