@@ -4,6 +4,7 @@ that quote the exact text supporting each answer."""
 from qa.api import as_chain, as_retriever, ask, configure, evaluate_file, index, info
 from qa.errors import (
     DocsError,
+    EmbedderMismatch,
     EvalFileError,
     ModelError,
     QAError,
@@ -18,6 +19,7 @@ __all__ = [
     "Answer",
     "Citation",
     "DocsError",
+    "EmbedderMismatch",
     "EvalFileError",
     "IndexReport",
     "ModelError",

@@ -40,9 +40,10 @@ class Pipelines:
         self._built: dict[str, Pipeline] = {}
 
     def get(self, settings: Settings) -> Pipeline:
-        """The pipeline for these settings (the API key counts, though it dumps masked)."""
-        secret = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
-        key = settings.model_dump_json() + secret
+        """The pipeline for these settings (the API keys count, though they dump masked)."""
+        keys = (settings.llm_api_key, settings.embed_api_key)
+        secrets = [k.get_secret_value() if k else "" for k in keys]
+        key = settings.model_dump_json() + "\n".join(secrets)
         if key not in self._built:
             self._built[key] = Pipeline(settings)
         return self._built[key]

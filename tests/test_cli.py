@@ -14,8 +14,10 @@ from rich.markup import escape
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from qa import Answer, QuestionError
+from qa import Answer, QuestionError, display
 from qa.cli import app
+from qa.display import progress_line
+from qa.models import IndexProgress
 from tests.fakes import ScriptedLLM
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -111,6 +113,25 @@ def test_index_reports_then_finds_nothing_to_do() -> None:
     assert first.stdout.startswith("Indexed 1 files: 1 added, 0 updated, 0 removed, 0 unchanged")
     second = runner.invoke(app, ["index"])
     assert second.stdout.startswith("Indexed 1 files: 0 added, 0 updated, 0 removed, 1 unchanged")
+
+
+def test_index_progress_goes_to_a_log_as_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """stderr that is not a terminal gets a line every LOG_EVERY_S seconds (here: each)."""
+    monkeypatch.setattr(display, "LOG_EVERY_S", 0.0)
+    result = runner.invoke(app, ["index"])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    shape = r"indexing: 1/1 files · \d+ chunks · [\d.]+ MB/s · \d+:\d\d left"
+    assert lines and all(re.fullmatch(shape, line) for line in lines), lines
+
+
+def test_progress_line_reads_as_a_person_would_say_it() -> None:
+    state = IndexProgress(
+        files_done=135, files_total=1308, chunks_done=14336, bytes_done=5_000_000,
+        bytes_total=50_000_000, seconds=20.0,
+    )  # fmt: skip
+    assert progress_line(state) == "135/1308 files · 14,336 chunks · 0.25 MB/s · 3:00 left"
+    assert progress_line(IndexProgress(files_total=2)).endswith("0.00 MB/s · ? left")
 
 
 def test_index_skips_binary_files_with_a_warning(workdir: Path) -> None:

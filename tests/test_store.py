@@ -13,7 +13,7 @@ import pytest
 from qa.documents import read_text
 from qa.embeddings import MiniLMEmbeddings
 from qa.errors import DocsError, EmbedderMismatch, StoreDamaged
-from qa.models import Chunk
+from qa.models import Chunk, IndexProgress
 from qa.store import Store
 
 
@@ -227,3 +227,22 @@ def test_a_chunk_list_replaced_while_read_leaves_no_mismatched_bm25_index(
     monkeypatch.setattr(Store, "chunks", read_then_replaced)
     assert store.lexical().ids  # answers from what it read
     assert not list(store.folder.glob("lexical-*"))  # but saved nothing under the new stamp
+
+
+def test_progress_counts_files_chunks_and_bytes(workdir: Path) -> None:
+    docs = workdir / "docs"
+    for i in range(3):
+        write(docs / f"{i}.txt", f"Report {i} covers harbour traffic. " * 40)
+    store = make_store(workdir, docs, chunk_chars=200)
+    states: list[IndexProgress] = []
+    report = store.update(progress=states.append)
+    last = states[-1]
+    assert (last.files_done, last.files_total) == (3, 3)
+    assert last.chunks_done == report.chunks > 3
+    assert last.bytes_done == last.bytes_total == sum(p.stat().st_size for p in docs.iterdir())
+    assert last.seconds_left == 0.0
+    done = [(s.files_done, s.chunks_done, s.bytes_done) for s in states]
+    assert done == sorted(done)  # never goes back
+    states.clear()
+    store.update(progress=states.append)  # nothing changed: nothing to read or embed
+    assert states == []
