@@ -35,7 +35,13 @@ def build(docs: str, store: str) -> None:
 
     splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
     texts = [p.read_text(encoding="utf-8") for p in sorted(Path(docs).rglob("*.txt"))]
-    vectorstore(store).add_texts([chunk for text in texts for chunk in splitter.split_text(text)])
+    chunks = [chunk for text in texts for chunk in splitter.split_text(text)]
+    chroma = vectorstore(store)
+    # add_texts passes everything to Chroma in one call, which refuses more than its
+    # max batch size (5,461 here: 10 MB makes 14,718 chunks); from_texts would batch.
+    most = chroma._client.get_max_batch_size()
+    for first in range(0, len(chunks), most):
+        chroma.add_texts(chunks[first : first + most])
 
 
 def query(store: str, question: str) -> None:

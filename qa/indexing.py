@@ -23,10 +23,11 @@ from qa.documents import FileState
 from qa.errors import DocsError, StoreDamaged, StoreError
 from qa.manifest import FileEntry, plan
 from qa.models import Chunk, IndexProgress, IndexReport
+from qa.store import row
 from qa.vectors import chunk_id
 
 if TYPE_CHECKING:
-    from qa.store import Progress, Store, Warn
+    from qa.store import ChunkRow, Progress, Store, Warn
 
 KINDS = "/".join(s.lstrip(".") for s in documents.SUFFIXES)  # txt/md/pdf/html/htm/docx
 EMBED_BATCH = 128
@@ -128,7 +129,8 @@ def _run(store: Store, progress: Progress | None, warn: Warn, rebuild: bool) -> 
 
 class _VectorWriter:
     """Embeds new chunks in batches as the files are read and writes their vectors,
-    so a big corpus never waits in memory for its vectors; reports progress."""
+    so a big corpus never waits in memory for its vectors; keeps each written chunk
+    only as its chunk-list row (a JSON line), and reports progress."""
 
     def __init__(
         self,
@@ -140,14 +142,13 @@ class _VectorWriter:
         self.store = store
         self.progress = progress
         self.started = started
-        self.fresh: list[Chunk] = []
+        self.fresh: list[ChunkRow] = []
         self.pending: list[Chunk] = []
         self.state = IndexProgress(
             files_total=len(to_check), bytes_total=sum(s.size for s, _ in to_check)
         )
 
     def add(self, chunks: list[Chunk]) -> None:
-        self.fresh.extend(chunks)
         self.pending.extend(chunks)
         while len(self.pending) >= EMBED_BATCH:
             self._write(self.pending[:EMBED_BATCH])
@@ -166,6 +167,7 @@ class _VectorWriter:
     def _write(self, batch: list[Chunk]) -> None:
         vectors = self.store.embedder.embed_documents([c.searchable for c in batch])
         self.store.vectors.upsert(batch, np.array(vectors, dtype=np.float32))
+        self.fresh.extend(row(c) for c in batch)
         self.state.chunks_done += len(batch)
         self._report()
 

@@ -51,12 +51,7 @@ class ServerLLM(CompletionLLM):
 
     def client(self) -> openai.OpenAI:
         if self._client is None:
-            import openai
-
-            key = self.api_key.get_secret_value() if self.api_key else "none"
-            self._client = openai.OpenAI(
-                base_url=self.base_url, api_key=key, timeout=self.timeout, max_retries=self.retries
-            )
+            self._client = openai_client(self.base_url, self.api_key, self.timeout, self.retries)
         return self._client
 
     def _request(self, prompt: str, stop: list[str] | None, grammar: str | None) -> dict[str, Any]:
@@ -140,6 +135,16 @@ class ServerLLM(CompletionLLM):
                 yield token, _token_logprobs(choice.logprobs) if token else []
         except (openai.OpenAIError, AttributeError, TypeError, ValueError) as exc:
             raise self._error(exc) from exc
+
+
+def openai_client(
+    base_url: str, api_key: SecretStr | None, timeout: float, retries: int
+) -> openai.OpenAI:
+    """The official client for one server: its timeout, and retries with backoff."""
+    import openai
+
+    key = api_key.get_secret_value() if api_key else "none"
+    return openai.OpenAI(base_url=base_url, api_key=key, timeout=timeout, max_retries=retries)
 
 
 def server_error(

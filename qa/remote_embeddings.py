@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from qa.embeddings import Embedder
 from qa.errors import ModelError
-from qa.remote import server_error
+from qa.remote import openai_client, server_error
 
 if TYPE_CHECKING:
     import openai
@@ -46,12 +46,7 @@ class ServerEmbeddings(Embedder):
 
     def client(self) -> openai.OpenAI:
         if self._client is None:
-            import openai
-
-            key = self.api_key.get_secret_value() if self.api_key else "none"
-            self._client = openai.OpenAI(
-                base_url=self.base_url, api_key=key, timeout=self.timeout, max_retries=self.retries
-            )
+            self._client = openai_client(self.base_url, self.api_key, self.timeout, self.retries)
         return self._client
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
