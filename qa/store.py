@@ -241,8 +241,9 @@ class Store:
 
     def save_chunks(self, fresh: list[ChunkRow], kept: dict[str, FileEntry]) -> None:
         """Write the chunk list (the new chunks, and the old ones of files kept as they
-        were) and its BM25 index. Chunks arrive and are written as JSON lines, parsed one
-        at a time: at 50 MB of documents, 127,000 chunk objects would take 290 MB."""
+        were), then its BM25 index from the list as written. Chunks travel as JSON lines
+        and are parsed one at a time: at 50 MB of documents, 127,000 chunk objects took
+        290 MB. ``fresh`` is emptied, so that the rows are freed before BM25 is built."""
         self.folder.mkdir(parents=True, exist_ok=True)
         renewed = {source for source, _, _ in fresh}
         old = [
@@ -251,10 +252,14 @@ class Store:
             if c.source not in renewed and c.source in kept and kept[c.source].sha256 == c.doc_hash
         ]
         rows = sorted(old + fresh)
+        fresh.clear()
         del old
         _write_atomic(self.chunks_path, (line + "\n" for _, _, line in rows))
-        parsed = (Chunk.model_validate_json(line) for _, _, line in rows)
-        self._save_lexical(LexicalIndex.build(_identified(parsed)), self._lexical_folder())
+        rows.clear()
+        with self.chunks_path.open(encoding="utf-8") as lines:
+            parsed = (Chunk.model_validate_json(line) for line in lines)
+            index = LexicalIndex.build(_identified(parsed))
+        self._save_lexical(index, self._lexical_folder())
 
     def save_manifest(self, manifest: Manifest) -> None:
         """Replace the manifest atomically: the last write of an index run."""
