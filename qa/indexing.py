@@ -19,7 +19,6 @@ from filelock import Timeout
 
 from qa import documents
 from qa.chunking import chunk_text
-from qa.documents import FileState
 from qa.errors import DocsError, StoreDamaged, StoreError
 from qa.manifest import FileEntry, plan
 from qa.models import Chunk, IndexProgress, IndexReport
@@ -27,6 +26,7 @@ from qa.store import row
 from qa.vectors import chunk_id
 
 if TYPE_CHECKING:
+    from qa.documents import FileState
     from qa.store import ChunkRow, Progress, Store, Warn
 
 KINDS = "/".join(s.lstrip(".") for s in documents.SUFFIXES)  # txt/md/pdf/html/htm/docx
