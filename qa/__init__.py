@@ -1,7 +1,12 @@
 """qa: offline question answering over a folder of documents, with citations
-that quote the exact text supporting each answer."""
+that quote the exact text supporting each answer.
 
-from qa.api import as_chain, as_retriever, ask, configure, evaluate_file, index, info
+The functions load the pipeline (LangChain, Chroma, the models) on first use, so that
+``import qa`` and a ``qa ask`` answered by a resident process stay fast."""
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from qa.errors import (
     DocsError,
     EmbedderMismatch,
@@ -14,6 +19,11 @@ from qa.errors import (
 )
 from qa.models import Answer, Citation, IndexReport, StoreInfo, Timings
 from qa.settings import Settings
+
+if TYPE_CHECKING:
+    from qa.api import as_chain, as_retriever, ask, configure, evaluate_file, index, info
+
+_API = ("as_chain", "as_retriever", "ask", "configure", "evaluate_file", "index", "info")
 
 __all__ = [
     "Answer",
@@ -38,3 +48,9 @@ __all__ = [
     "index",
     "info",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        return getattr(import_module("qa.api"), name)
+    raise AttributeError(f"module 'qa' has no attribute {name!r}")

@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import re
 
+from qa.errors import QuestionError
 from qa.models import Span
+
+MAX_QUESTION_CHARS = 2000
 
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")
 _LABEL = re.compile(r"^\s*(?:text|answer|context|passage)\s*:\s*", re.IGNORECASE)
@@ -86,6 +89,16 @@ def screen(span: Span) -> Span | None:
     if not span.text.strip() or span.text.rstrip().endswith("?"):
         return None
     return span
+
+
+def check_question(question: str) -> str:
+    """The question with outer whitespace removed, or QuestionError."""
+    question = question.strip()
+    if not question:
+        raise QuestionError("the question is empty")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise QuestionError(f"the question is longer than {MAX_QUESTION_CHARS} characters")
+    return question
 
 
 def question_part(question: str) -> str:

@@ -13,9 +13,9 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from qa import abstention, reading
 from qa.embeddings import Embedder, MiniLMEmbeddings
-from qa.errors import QuestionError, StoreDamaged
+from qa.errors import StoreDamaged
 from qa.extractive import ExtractiveReader, SpanReader
-from qa.guard import question_part
+from qa.guard import check_question, question_part
 from qa.llm import LlamaCppLLM
 from qa.models import Answer, Evidence, IndexReport, Passage, Timings
 from qa.reader import Proposal, Reader
@@ -28,7 +28,6 @@ from qa.verifier import verify, verify_reading
 if TYPE_CHECKING:
     from qa.baseline import Baseline
 
-MAX_QUESTION_CHARS = 2000
 BASELINE_TOKENS = 64
 TokenSink = Callable[[str], None]
 
@@ -44,16 +43,6 @@ class Draft:
     passages: list[Passage] = field(default_factory=list)
     proposal: Proposal = field(default_factory=lambda: Proposal(""))
     reading: Reading = field(default_factory=Reading)
-
-
-def check_question(question: str) -> str:
-    """The question with outer whitespace removed, or QuestionError."""
-    question = question.strip()
-    if not question:
-        raise QuestionError("the question is empty")
-    if len(question) > MAX_QUESTION_CHARS:
-        raise QuestionError(f"the question is longer than {MAX_QUESTION_CHARS} characters")
-    return question
 
 
 def store_for(settings: Settings) -> Store:

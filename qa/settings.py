@@ -104,6 +104,14 @@ class Settings(BaseSettings):
         description="Chroma server (e.g. http://127.0.0.1:8000); "
         "unset: Chroma in the store folder.",
     )
+    resident: bool = Field(
+        True,
+        description="Keep the models loaded in a background process between one-shot "
+        "qa ask calls (started by the first, stopped by qa stop or when idle).",
+    )
+    resident_idle: float = Field(
+        300.0, gt=0, description="Seconds a resident process waits for a question, then exits."
+    )
 
     @field_validator("docs", mode="before")
     @classmethod

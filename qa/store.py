@@ -58,6 +58,18 @@ def corpus_name(roots: Sequence[Path]) -> str:
     return "qa-" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
+Stamp = tuple[int, int, int]
+
+
+def stamp(path: Path) -> Stamp | None:
+    """A file's inode, size and modification time, or None when it is missing."""
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        return None
+    return found.st_ino, found.st_size, found.st_mtime_ns
+
+
 def _write_atomic(path: Path, text: str | Iterable[str]) -> None:
     """Replace a file with the text (or the lines, written one by one) all at once."""
     tmp = path.with_suffix(path.suffix + ".tmp")
@@ -89,6 +101,7 @@ class Store:
         self.name = corpus_name(self.corpus)
         self.folder = root / "corpora" / self.name
         self.vectors = Vectors(root, self.name, chroma_url)
+        self.written: Stamp | None = None  # the manifest this object last wrote
 
     # -- reading ---------------------------------------------------------
 
@@ -155,16 +168,16 @@ class Store:
         stamp is taken before the list is read and checked after, so an index run that
         replaces the list meanwhile cannot leave an old index under the new stamp."""
         try:
-            stamp: Path | None = self._lexical_folder()
+            folder: Path | None = self._lexical_folder()
         except OSError:
-            stamp = None
+            folder = None
         with suppress(OSError, ValueError):
-            if stamp is not None:
-                return LexicalIndex.load(stamp)
+            if folder is not None:
+                return LexicalIndex.load(folder)
         index = LexicalIndex.build(_identified(self.chunks()))
         with suppress(OSError):  # a read-only store still answers
-            if stamp is not None and self._lexical_folder() == stamp:
-                self._save_lexical(index, stamp)
+            if folder is not None and self._lexical_folder() == folder:
+                self._save_lexical(index, folder)
         return index
 
     def search(self, vector: list[float], k: int) -> list[Chunk]:
@@ -264,6 +277,12 @@ class Store:
     def save_manifest(self, manifest: Manifest) -> None:
         """Replace the manifest atomically: the last write of an index run."""
         _write_atomic(self.manifest_path, manifest.to_json())
+        self.written = stamp(self.manifest_path)
+
+    def manifest_stamp(self) -> Stamp | None:
+        """The manifest file's identity now: it changes with every index run, so a
+        long-lived reader can tell whether another process rewrote the store."""
+        return stamp(self.manifest_path)
 
     def drop(self, warn: Warn) -> None:
         """Forget this corpus entirely, for a rebuild from the files. The vectors go

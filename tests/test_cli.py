@@ -34,7 +34,16 @@ def llm(monkeypatch: pytest.MonkeyPatch) -> ScriptedLLM:
 
 def test_every_command_has_help_text() -> None:
     commands = get_command(app).commands  # type: ignore[attr-defined]
-    assert set(commands) == {"index", "ask", "chat", "eval", "config", "info", "serve-llm"}
+    assert set(commands) == {
+        "index",
+        "ask",
+        "chat",
+        "eval",
+        "config",
+        "info",
+        "serve-llm",
+        "stop",
+    }
     for name, command in commands.items():
         assert command.help, name
         result = runner.invoke(app, [name, "--help"])
