@@ -118,7 +118,7 @@ def start(settings: Settings) -> None:
     """Start a resident process for these settings in the background, detached from
     the terminal; one already running (or loading) for them makes the new one exit."""
     path = socket_path(settings)
-    if path is None or (path.exists() and _exchange_ok(path)):
+    if path is None or (path.exists() and _listening(path)):
         return
     with path.with_suffix(".log").open("w") as log:
         process = subprocess.Popen(
@@ -156,7 +156,7 @@ def _exchange(path: Path, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
 
 
-def _exchange_ok(path: Path) -> bool:
+def _listening(path: Path) -> bool:
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.connect(str(path))
