@@ -119,9 +119,9 @@ def _run(store: Store, progress: Progress | None, warn: Warn, rebuild: bool) -> 
         store.check_vectors(old)
         store.lexical()
     in_found_order = {str(s.path): kept[str(s.path)] for s in found if str(s.path) in kept}
-    store.save_manifest(
-        old.model_copy(update={"files": in_found_order, "chunk_chars": store.chunk_chars})
-    )
+    manifest = old.model_copy(update={"files": in_found_order, "chunk_chars": store.chunk_chars})
+    if manifest != old or not store.exists():  # a run that changed nothing writes nothing
+        store.save_manifest(manifest)
     report.chunks = sum(e.chunks for e in kept.values())
     report.seconds = time.perf_counter() - started
     return report

@@ -87,7 +87,10 @@ def test_retires_when_another_process_reindexes() -> None:
     loaded = resident.Resident(scripted(Settings()))
     sent: list[dict[str, Any]] = []
     assert loaded.handle({"question": QUESTION}, sent.append)
-    api.index(settings=Settings(), rebuild=True)  # another Store: as another process
+    api.index(settings=Settings())  # another Store, as another process; nothing changed
+    assert loaded.handle({"question": QUESTION}, sent.append)
+    assert sent[-1]["answer"]["answer"] == "$200 million [1]"
+    api.index(settings=Settings(), rebuild=True)
     sent.clear()
     assert not loaded.handle({"question": QUESTION}, sent.append)
     assert sent == [{"retire": True}]

@@ -43,8 +43,13 @@ def test_index_is_incremental(workdir: Path) -> None:
     assert (first.added, first.updated, first.removed, first.unchanged) == (2, 0, 0, 0)
     assert not store.is_stale()
 
+    written = store.manifest_stamp()
     again = store.update()
     assert (again.added, again.updated, again.removed, again.unchanged) == (0, 0, 0, 2)
+    assert store.manifest_stamp() == written  # a run that changed nothing writes nothing
+    os.utime(docs / "a.txt", ns=(1, 1))
+    touched = store.update()
+    assert touched.unchanged == 2 and store.manifest_stamp() != written  # the new time is kept
 
     write(docs / "a.txt", "Alpha changed. Gamma is the third letter.")
     assert store.is_stale()
