@@ -221,9 +221,10 @@ def serve(path: Path, settings: Settings) -> None:
         return  # another one serves these settings, or is loading them
     from qa.pipeline import Pipeline
 
-    runner = Pipeline(settings)
-    runner.ask(WARM_UP)  # loads the index, the reader, Gemma, and runs a first prompt
-    resident = Resident(runner)
+    # The manifest is noted before anything is read, so that an index run by another
+    # process during the warm-up retires this one at its first question.
+    resident = Resident(Pipeline(settings))
+    resident.runner.ask(WARM_UP)  # loads the index, the reader, Gemma; a first prompt
     path.unlink(missing_ok=True)  # left by one that was killed
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
         server.bind(str(path))

@@ -96,6 +96,16 @@ def test_retires_when_another_process_reindexes() -> None:
     assert sent == [{"retire": True}]
 
 
+def test_an_index_run_during_the_warm_up_retires_it_at_the_first_question() -> None:
+    api.index(settings=Settings())
+    loaded = resident.Resident(scripted(Settings()))  # notes the manifest, as serve() does
+    api.index(settings=Settings(), rebuild=True)  # another process, while it warms up
+    loaded.runner.ask(QUESTION)
+    sent: list[dict[str, Any]] = []
+    assert not loaded.handle({"question": QUESTION}, sent.append)
+    assert sent == [{"retire": True}]
+
+
 def test_a_library_error_is_sent_as_one_line() -> None:
     loaded = resident.Resident(scripted(Settings()))
     sent: list[dict[str, Any]] = []
