@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 PACKAGE = Path(__file__).resolve().parent
 WARM_UP = "What are these documents about?"
+MAX_SOCKET_PATH = 104  # bytes: Linux allows 108 with the final NUL, macOS 104
 Say = Callable[[str], None]
 
 
@@ -77,7 +78,8 @@ def values(settings: Settings) -> dict[str, Any]:
 
 
 def socket_path(settings: Settings) -> Path | None:
-    """The socket of the process for these settings, this folder and this code."""
+    """The socket of the process for these settings, this folder and this code; None
+    where the run folder's path is too long for a Unix socket's name."""
     folder = run_dir()
     if folder is None:
         return None
@@ -85,7 +87,8 @@ def socket_path(settings: Settings) -> Path | None:
     stamps = sorted((str(p), p.stat().st_mtime_ns) for files in code for p in files)
     identity = [values(settings), os.getcwd(), sys.executable, stamps]
     key = hashlib.sha256(json.dumps(identity, default=str).encode()).hexdigest()[:16]
-    return folder / f"{key}.sock"
+    path = folder / f"{key}.sock"
+    return path if len(os.fsencode(path)) < MAX_SOCKET_PATH else None
 
 
 # -- the caller's side -----------------------------------------------------------

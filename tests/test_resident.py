@@ -56,6 +56,16 @@ def test_one_process_per_settings_folder_and_code(
     assert resident.socket_path(base) != here
 
 
+def test_a_run_folder_too_deep_for_a_socket_is_not_used(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deep = run_dir.parent / ("d" * 90)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(deep))
+    assert resident.run_dir() == deep / "qa"
+    assert resident.socket_path(Settings()) is None
+    assert resident.ask(Settings(), QUESTION, print, print) is None
+
+
 def test_a_run_folder_open_to_others_is_not_used(run_dir: Path) -> None:
     assert resident.run_dir() == run_dir
     run_dir.chmod(0o755)
