@@ -29,8 +29,13 @@ pytestmark = pytest.mark.slow
 QA = [sys.executable, "-c", "from qa.cli import main; main()"]
 FILES = 12
 ROUNDS = 5
-# Small chunks: several embedding batches per run, so kills land between writes.
-SMALL_CHUNKS = {**os.environ, "QA_CHUNK_CHARS": "150"}
+
+
+def qa_env() -> dict[str, str]:
+    """The test's environment (read when a process starts, after the autouse fixture
+    set it: no outside QA_* variables, no resident process), with small chunks: several
+    embedding batches per run, so kills land between writes."""
+    return {**os.environ, "QA_CHUNK_CHARS": "150"}
 
 
 def write_corpus(docs: Path, version: int, paragraphs: int = 40) -> None:
@@ -48,7 +53,7 @@ def write_corpus(docs: Path, version: int, paragraphs: int = 40) -> None:
 
 def qa(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*QA, *map(str, args)], capture_output=True, text=True, timeout=600, env=SMALL_CHUNKS
+        [*QA, *map(str, args)], capture_output=True, text=True, timeout=600, env=qa_env()
     )
 
 
@@ -102,7 +107,7 @@ def test_index_killed_at_random_points_leaves_a_usable_store(tmp_path: Path) -> 
             [*QA, "index", "--docs", str(docs), "--store", str(index)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            env=SMALL_CHUNKS,
+            env=qa_env(),
         )
         delay = rng.uniform(0.5, full_run)
         time.sleep(delay)
@@ -133,11 +138,11 @@ def test_two_index_runs_at_once_take_turns_and_ask_waits_for_the_new_text(tmp_pa
     write_corpus(docs, 1, paragraphs=240)  # long enough a run for the second to start
     command = [*QA, "index", "--docs", str(docs), "--store", str(index)]
     first = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=SMALL_CHUNKS
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=qa_env()
     )
     time.sleep(2.0)
     second = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=SMALL_CHUNKS
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=qa_env()
     )
     asked = qa(
         "ask", "What is the code word of report 7?", "--json", "--docs", docs, "--store", index
