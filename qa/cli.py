@@ -66,8 +66,13 @@ def prepared(settings: Settings) -> Pipeline:
     runner = api.pipeline(settings)
     report = runner.refresh(warn)
     if report is not None:
-        err.print(shown(report.summary()))
+        note(report.summary())
     return runner
+
+
+def note(text: str) -> None:
+    """What the index run before an answer did, on stderr."""
+    err.print(shown(text))
 
 
 @app.command()
@@ -111,9 +116,7 @@ def ask(
     settings = given.settings()
     if keep_loaded is not None:
         settings = settings.model_copy(update={"resident": keep_loaded})
-    answer = None
-    if settings.resident:
-        answer = resident.ask(settings, question, warn, lambda note: err.print(shown(note)))
+    answer = resident.ask(settings, question, warn, note) if settings.resident else None
     in_process = answer is None
     if answer is None:
         answer = prepared(settings).ask(question, warn=warn)

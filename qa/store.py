@@ -280,8 +280,8 @@ class Store:
         self.written = stamp(self.manifest_path)
 
     def manifest_stamp(self) -> Stamp | None:
-        """The manifest file's identity now: it changes with every index run, so a
-        long-lived reader can tell whether another process rewrote the store."""
+        """The manifest file's identity now: every index run that changes the store
+        replaces the file, so a long-lived reader can tell another process's run."""
         return stamp(self.manifest_path)
 
     def drop(self, warn: Warn) -> None:

@@ -14,6 +14,7 @@ from qa.lexical import LexicalIndex
 from qa.models import Chunk
 from qa.retriever import Retriever
 from qa.store import Store
+from tests.stores import make_store
 
 ZOO = "The city zoo opened in 1921. Its oldest resident is a tortoise named Harriet.\n"
 TRAINS = "The night train leaves at ten. It reaches the coast by dawn. Trains run daily.\n"
@@ -25,14 +26,7 @@ def store(workdir: Path) -> Store:
     docs.mkdir()
     (docs / "zoo.txt").write_text(ZOO, encoding="utf-8")
     (docs / "trains.txt").write_text(TRAINS, encoding="utf-8")
-    store = Store(
-        workdir / "index",
-        [docs],
-        chunk_chars=60,
-        max_file_bytes=10**6,
-        chroma_url=None,
-        embedder=MiniLMEmbeddings(),
-    )
+    store = make_store(workdir, docs, chunk_chars=60)
     store.update()
     return store
 

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from qa.embeddings import MiniLMEmbeddings
 from qa.retriever import Retriever
-from qa.store import Store
 from qa.terms import content_terms
+from tests.stores import make_store
 
 ZOO = (
     "The city zoo opened in 1921. Its oldest resident is a tortoise named Harriet.\n"
@@ -24,14 +23,7 @@ def retriever(workdir: Path) -> Retriever:
     docs.mkdir()
     (docs / "zoo.txt").write_text(ZOO, encoding="utf-8")
     (docs / "trains.txt").write_text(TRAINS, encoding="utf-8")
-    store = Store(
-        workdir / "index",
-        [docs],
-        chunk_chars=100,
-        max_file_bytes=10**6,
-        chroma_url=None,
-        embedder=MiniLMEmbeddings(),
-    )
+    store = make_store(workdir, docs, chunk_chars=100)
     store.update()
     return Retriever(store, top_k=4, sentences=3)
 

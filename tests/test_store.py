@@ -11,21 +11,10 @@ from pathlib import Path
 import pytest
 
 from qa.documents import read_text
-from qa.embeddings import MiniLMEmbeddings
 from qa.errors import DocsError, EmbedderMismatch, StoreDamaged
 from qa.models import Chunk, IndexProgress
 from qa.store import Store
-
-
-def make_store(root: Path, docs: Path, chunk_chars: int = 600) -> Store:
-    return Store(
-        root / "index",
-        [docs],
-        chunk_chars,
-        max_file_bytes=10**6,
-        chroma_url=None,
-        embedder=MiniLMEmbeddings(),
-    )
+from tests.stores import make_store
 
 
 def write(path: Path, text: str) -> None:
