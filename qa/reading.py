@@ -1,7 +1,13 @@
-"""Reading the retrieved passages: the extractive reader proposes answer spans with
-their offsets, and the LLM, shown the sentences that hold the best of them, answers
-freely (this is what streams in ``qa chat``). Neither decides: the verifier does,
-and its agreement signal is where the two meet."""
+"""Reading the retrieved passages: the extractive reader proposes answer spans with their
+offsets and no-answer scores, and the instruction-tuned LLM reads the evidence and
+answers in a phrase of it (this is what streams in ``qa chat``). Neither decides: the
+verifier weighs them together.
+
+The LLM reads a small corpus whole (the retriever hands it over in document order, so
+every question shares the prompt read before) and otherwise the best LLM_PASSAGES
+retrieved passages, in document order too, with the extractive reader's best passage
+among them.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +15,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from qa.extractive import Found, SpanReader
+from qa.alignment import Aligned, align
+from qa.generator import Generated, Generator
 from qa.models import Evidence, Passage
-from qa.reader import Reader
+from qa.span_reader import Found, SpanReader
+from qa.terms import asks_yes_no
 
 CANDIDATES = 5
-LLM_SENTENCES = 2
+LLM_PASSAGES = 2
 
 
 @dataclass(frozen=True)
@@ -29,19 +37,23 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Reading:
-    """The reader's candidates, best first, and the LLM's free answer ("" if not asked)."""
+    """The reader's candidates, best first; the sentences the LLM read, in document
+    order; what it answered (None when it was not asked), and where its phrase sits in
+    those sentences (None when nowhere)."""
 
     candidates: list[Candidate] = field(default_factory=list)
-    free: str = ""
-    free_logprob: float | None = None
+    context: list[Evidence] = field(default_factory=list)
+    generated: Generated | None = None
+    aligned: Aligned | None = None
     extract_s: float = 0.0
 
     @property
     def sentences(self) -> list[Evidence]:
-        """The distinct sentences holding the candidates, in candidate order."""
+        """The sentences an answer may cite: the aligned phrase's, then the candidates'."""
         seen: dict[tuple[str, int], Evidence] = {}
-        for c in self.candidates:
-            seen.setdefault((c.sentence.source, c.sentence.start), c.sentence)
+        first = [self.aligned.evidence] if self.aligned else []
+        for sentence in [*first, *(c.sentence for c in self.candidates)]:
+            seen.setdefault((sentence.source, sentence.start), sentence)
         return list(seen.values())
 
 
@@ -56,21 +68,36 @@ def locate(found: list[Found], passages: list[Passage]) -> list[Candidate]:
     return candidates
 
 
+def llm_context(passages: list[Passage], whole: bool, best: int | None) -> list[Evidence]:
+    """The sentences the LLM reads: every passage of a corpus read whole, else the first
+    LLM_PASSAGES and the reader's best passage; in document order."""
+    chosen = list(range(len(passages))) if whole else list(range(min(LLM_PASSAGES, len(passages))))
+    if best is not None and best not in chosen:
+        chosen.append(best)
+    sentences = [s for i in chosen for s in passages[i].sentences]
+    return sorted(sentences, key=lambda s: (s.source, s.start))
+
+
 def read(
     question: str,
     passages: list[Passage],
-    reader: SpanReader,
-    llm: Reader | None = None,
+    reader: SpanReader | None,
+    llm: Generator | None = None,
     on_token: Callable[[str], None] | None = None,
+    whole: bool = False,
 ) -> Reading:
-    """The reader's candidates, then (when an LLM is given) its free answer from the
-    sentences of the best ones."""
+    """The reader's candidates (when a reader is given), then the LLM's answer (when an
+    LLM is given) from its context."""
     started = time.perf_counter()
-    found = reader.read(question, [p.text for p in passages], CANDIDATES)
+    found = reader.read(question, [p.text for p in passages], CANDIDATES) if reader else []
     candidates = locate(found, passages)
     spent = time.perf_counter() - started
-    if llm is None or not candidates:
+    if llm is None or not passages:
         return Reading(candidates, extract_s=spent)
-    context = Reading(candidates).sentences[:LLM_SENTENCES]
-    free, logprob = llm.answer(question, context, on_token)
-    return Reading(candidates, free, logprob, spent)
+    best = candidates[0].found.passage if candidates else None
+    context = llm_context(passages, whole, best)
+    generated = llm.answer(question, context, on_token)
+    aligned = None
+    if not generated.declined and not (asks_yes_no(question) and generated.yes_no):
+        aligned = align(generated.phrase, context, question)
+    return Reading(candidates, context, generated, aligned, spent)

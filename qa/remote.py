@@ -2,9 +2,11 @@
 as a LangChain ``LLM``, so the reader, verifier and abstention rules stay the same
 whatever model answers.
 
-``api="chat"`` sends the prompt as one user message to /chat/completions, for
-chat-tuned models. ``api="completions"`` sends it as is to /completions, for base
-models such as the packaged Gemma, which a chat template only confuses.
+``api="chat"`` sends the prompt to /chat/completions as the turns its ChatML markup
+writes (``<|im_start|>system`` …), so a chat model gets the same instructions, evidence
+and question as the packaged one; a prompt without that markup goes as one user
+message. ``api="completions"`` sends it as is to /completions, for base models, which a
+chat template only confuses.
 
 The official ``openai`` client does the HTTP: timeouts, and retries with backoff on
 connection errors, 408, 429 and 5xx, which are safe because a greedy completion
@@ -15,6 +17,7 @@ is never part of a message.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -26,7 +29,16 @@ from qa.errors import ModelError
 if TYPE_CHECKING:
     import openai
 
-GRAMMAR_FIELD = "grammar"  # llama.cpp's name; vLLM and Ollama ignore unknown fields
+_TURN = re.compile(r"<\|im_start\|>(system|user|assistant)\n(.*?)(?:<\|im_end\|>\s*|$)", re.DOTALL)
+
+
+def chat_messages(prompt: str) -> list[dict[str, str]]:
+    """The turns of a ChatML prompt as chat messages (the open assistant turn at its end
+    is where the reply goes, so it is left out); other text is one user message."""
+    turns = [(role, text.strip()) for role, text in _TURN.findall(prompt)]
+    if turns and turns[-1] == ("assistant", ""):
+        turns.pop()
+    return [{"role": r, "content": t} for r, t in turns] or [{"role": "user", "content": prompt}]
 
 
 class ServerLLM(CompletionLLM):
@@ -39,7 +51,6 @@ class ServerLLM(CompletionLLM):
     timeout: float
     retries: int
     _client: openai.OpenAI | None = PrivateAttr(default=None)
-    _grammar: bool = PrivateAttr(default=True)
 
     @property
     def _llm_type(self) -> str:
@@ -54,59 +65,31 @@ class ServerLLM(CompletionLLM):
             self._client = openai_client(self.base_url, self.api_key, self.timeout, self.retries)
         return self._client
 
-    def _request(self, prompt: str, stop: list[str] | None, grammar: str | None) -> dict[str, Any]:
+    def _request(self, prompt: str, stop: list[str] | None) -> dict[str, Any]:
         request: dict[str, Any] = {
             "model": self.model,
             "max_tokens": self.max_tokens,
             "temperature": 0.0,
         }
         if self.api == "chat":
-            request.update(messages=[{"role": "user", "content": prompt}], logprobs=True)
+            request.update(messages=chat_messages(prompt), logprobs=True)
         else:
             request.update(prompt=prompt, logprobs=1)
         if stop:
             request["stop"] = stop[:4]  # the OpenAI API takes at most four
-        if grammar:
-            request["extra_body"] = {GRAMMAR_FIELD: grammar}
         return request
 
-    def _complete(self, prompt: str, stop: list[str] | None, grammar: str | None) -> Completion:
-        """A server that rejects the grammar gets no constrained request again: the
-        reader then works from the free answer alone (an empty constrained one)."""
-        import openai
-
-        if grammar and not self._grammar:
-            return "", []
-        try:
-            reply = self._call_server(self._request(prompt, stop, grammar))
-        except openai.BadRequestError as exc:  # only raised for a request with a grammar
-            self._refused_grammar(exc, self._request(prompt, stop, None))
-            return "", []
-        return _choice(reply, self.base_url, self.api)
-
-    def _refused_grammar(self, exc: Exception, plain: dict[str, Any]) -> None:
-        """After a 400 for a request with a grammar: stop sending grammars if the same
-        request without one goes through (the server does not take them); any other
-        400, such as a prompt over the context length, is the server's error."""
-        try:
-            self._call_server({**plain, "max_tokens": 1})
-        except ModelError:
-            raise self._error(exc) from exc
-        self._grammar = False
+    def _complete(self, prompt: str, stop: list[str] | None) -> Completion:
+        return _choice(self._call_server(self._request(prompt, stop)), self.base_url, self.api)
 
     def _call_server(self, request: dict[str, Any], stream: bool = False) -> Any:
-        """The server's reply. A 400 for a request with a grammar is left to the caller
-        (the server may not take grammars); every other failure becomes ModelError."""
+        """The server's reply; every failure becomes ModelError."""
         import openai
 
         client = self.client()
         endpoint = client.chat.completions if self.api == "chat" else client.completions
         try:
             return endpoint.create(**request, stream=stream)
-        except openai.BadRequestError as exc:
-            if "extra_body" in request:
-                raise
-            raise self._error(exc) from exc
         except (openai.OpenAIError, ValueError) as exc:  # ValueError: a body that is not JSON
             raise self._error(exc) from exc
 
@@ -122,7 +105,7 @@ class ServerLLM(CompletionLLM):
     def _tokens(self, prompt: str, stop: list[str] | None) -> Iterator[Completion]:
         import openai
 
-        stream = self._call_server(self._request(prompt, stop, None), stream=True)
+        stream = self._call_server(self._request(prompt, stop), stream=True)
         try:
             for event in stream:
                 if not getattr(event, "choices", None):

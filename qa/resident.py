@@ -1,7 +1,7 @@
 """A background process that keeps the models loaded between one-shot ``qa ask`` calls.
 
 A cold ``qa ask`` spends most of its time loading: Python modules, the store, the
-reader, Gemma and its first prompt. So the first call answers in-process as always,
+reader, the LLM and its first prompt. So the first call answers in-process as always,
 then starts ``python -m qa.resident SOCKET`` and hands it its settings; later calls send
 the question over that Unix socket and print the Answer it sends back. The process:
 
@@ -227,7 +227,7 @@ def serve(path: Path, settings: Settings) -> None:
     # The manifest is noted before anything is read, so that an index run by another
     # process during the warm-up retires this one at its first question.
     resident = Resident(Pipeline(settings))
-    resident.runner.ask(WARM_UP)  # loads the index, the reader, Gemma; a first prompt
+    resident.runner.ask(WARM_UP)  # loads the index, the reader, the LLM; a first prompt
     path.unlink(missing_ok=True)  # left by one that was killed
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
         server.bind(str(path))

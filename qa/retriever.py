@@ -20,15 +20,15 @@ from qa.store import Store
 from qa.terms import content_terms, coverage
 
 RRF_K = 60
+WHOLE_CORPUS_BYTES = 6000  # about 1,400 tokens: read whole, every question shares its prompt
 
 
 class Retriever:
     """Finds the sentences of a corpus that best support an answer to a question."""
 
-    def __init__(self, store: Store, top_k: int, sentences: int) -> None:
+    def __init__(self, store: Store, top_k: int) -> None:
         self.store = store
         self.top_k = top_k
-        self.sentences = sentences
         self.embeddings = store.embedder
         self._query: tuple[str, list[float]] | None = None
 
@@ -49,6 +49,16 @@ class Retriever:
         idf = {t: math.log(total / (self._lexical.document_frequency(t) + 1)) + 1 for t in terms}
         present = content_terms(text)
         return sum(w for t, w in idf.items() if t not in present) / sum(idf.values())
+
+    @cached_property
+    def whole_corpus(self) -> list[Chunk] | None:
+        """Every current chunk in document order when the corpus is small enough to be read
+        whole (the seeds are 2 kB): the reader then sees the same evidence, in the same
+        order, for every question, and the LLM reuses the prompt it read before."""
+        files = self.store.manifest().files.values()
+        if sum(entry.size for entry in files) > WHOLE_CORPUS_BYTES:
+            return None
+        return [c for c in self.store.chunks() if self._current(c)]
 
     def _current(self, chunk: Chunk) -> bool:
         return self._file_hashes.get(chunk.source) == chunk.doc_hash
@@ -78,14 +88,17 @@ class Retriever:
         return self._query[1]
 
     def passages(self, question: str) -> list[Passage]:
-        """The top chunks, best first, as passages of their screened sentences (sentences
-        that address the model instead of stating facts are left out: qa.guard), each
+        """The top chunks, best first (a small corpus: all of them, in document order), as
+        passages of their screened sentences (sentences that address the model instead
+        of stating facts are left out: qa.guard), each
         sentence carrying its chunk's question-term coverage; ``score`` adds similarity."""
         terms = content_terms(question)
         seen: set[tuple[str, int]] = set()
         passages: list[Passage] = []
-        for chunk in self.chunks(question, self.query_vector(question)):
-            if len(passages) == self.top_k:
+        whole = self.whole_corpus
+        ranked = whole if whole is not None else self.chunks(question, self.query_vector(question))
+        for chunk in ranked:
+            if whole is None and len(passages) == self.top_k:
                 break
             spans = [s for s in map(screen, sentence_spans(chunk)) if s is not None]
             spans = [s for s in spans if (s.source, s.start) not in seen]
@@ -112,10 +125,3 @@ class Retriever:
         for sentence, similarity in zip(sentences, similarities, strict=True):
             sentence.similarity = float(similarity)
             sentence.score = float(similarity) + 0.5 * coverage(terms, sentence.text)
-
-    def evidence(self, question: str) -> list[Evidence]:
-        """The best few sentences of the top chunks, most relevant first."""
-        candidates = [s for p in self.passages(question) for s in p.sentences]
-        self.score(question, candidates)
-        candidates.sort(key=lambda c: c.score, reverse=True)
-        return candidates[: self.sentences]

@@ -52,11 +52,10 @@ class Settings(BaseSettings):
     chunk_chars: int = Field(600, ge=100, description="Target chunk size in characters.")
     max_file_bytes: int = Field(20_000_000, ge=1, description="Larger files are skipped.")
     top_k: int = Field(6, ge=1, description="Chunks kept after hybrid retrieval.")
-    evidence_sentences: int = Field(1, ge=1, description="Sentences shown to the reader.")
     reader: Literal["combined", "extractive", "llm"] = Field(
         "combined",
-        description="Who reads the evidence: the extractive reader checked against the "
-        "LLM's free answer (combined), the extractive reader alone, or the LLM alone.",
+        description="Who reads the evidence: the LLM, checked against the extractive reader "
+        "(combined), the extractive reader alone, or the LLM alone.",
     )
     min_confidence: float | None = Field(
         None,
@@ -65,18 +64,18 @@ class Settings(BaseSettings):
         description="Least answer confidence; below it qa abstains "
         "(unset: the threshold fitted with the reader's abstention model).",
     )
-    max_answer_tokens: int = Field(32, ge=1, description="Generation limit for the reader.")
+    max_answer_tokens: int = Field(48, ge=1, description="Generation limit for the reader.")
     threads: int = Field(max(1, min(4, os.cpu_count() or 1)), ge=1, description="LLM threads.")
     llm_url: str | None = Field(
         None,
         description="OpenAI-compatible server (e.g. http://127.0.0.1:8080/v1); "
-        "unset: the packaged Gemma, in-process.",
+        "unset: the packaged Qwen2.5-Coder-1.5B-Instruct, in-process.",
     )
     llm_model: str = Field("default", description="Model name sent to the LLM server.")
     llm_api: Literal["chat", "completions"] = Field(
         "chat",
         description="The server's endpoint: chat (chat-tuned models) or completions "
-        "(base models such as the packaged Gemma).",
+        "(base models, which a chat template confuses).",
     )
     llm_api_key: SecretStr | None = Field(
         None, description="API key for the LLM server (set QA_LLM_API_KEY; never shown)."

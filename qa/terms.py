@@ -98,3 +98,15 @@ def asks_for_number(question: str) -> bool:
 def mentions_number(text: str) -> bool:
     """Whether the text holds a digit or a number, date or time word."""
     return bool(_DIGIT.search(text) or _NUMBER_WORD.search(text))
+
+
+_YES_NO_QUESTION = re.compile(
+    r"^\W*(is|are|was|were|am|do|does|did|can|could|has|have|had|will|would|should|shall|may|"
+    r"might|must|isn't|aren't|wasn't|weren't|doesn't|don't|didn't|can't|won't)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_yes_no(question: str) -> bool:
+    """Whether the question is answered by yes or no ("Is OpenAI allowed to ...?")."""
+    return bool(_YES_NO_QUESTION.match(question))

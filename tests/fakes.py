@@ -1,12 +1,15 @@
-"""A scripted LLM for plumbing tests: the real store and embedder, no generator."""
+"""Scripted LLMs for plumbing tests: the real store and embedder, no generator."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.llms import LLM
 from pydantic import Field
+
+from qa.completion import Completion, CompletionLLM
 
 
 class ScriptedLLM(LLM):
@@ -30,3 +33,25 @@ class ScriptedLLM(LLM):
         self.prompts.append(prompt)
         self.calls.append({"stop": stop, **kwargs})
         return self.reply
+
+
+class TokenLLM(CompletionLLM):
+    """Answers every prompt with the same tokens, each with its log-probability, the way
+    the in-process and server LLMs do (``qa.completion``)."""
+
+    tokens: list[tuple[str, float]] = Field(default_factory=list)
+    prompts: list[str] = Field(default_factory=list)
+    max_tokens: int = 48
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted-tokens"
+
+    def _complete(self, prompt: str, stop: list[str] | None) -> Completion:
+        self.prompts.append(prompt)
+        return "".join(t for t, _ in self.tokens), [p for _, p in self.tokens]
+
+    def _tokens(self, prompt: str, stop: list[str] | None) -> Iterator[Completion]:
+        self.prompts.append(prompt)
+        for token, logprob in self.tokens:
+            yield token, [logprob]

@@ -1,4 +1,5 @@
-"""End to end with the real models: MiniLM embeddings, Chroma, and Gemma 3 270M."""
+"""End to end with the real models: MiniLM embeddings, Chroma, the extractive reader and
+Qwen2.5-Coder-1.5B-Instruct."""
 
 from __future__ import annotations
 
@@ -96,20 +97,25 @@ def test_eval_on_the_public_seed_questions(workdir: Path) -> None:
     assert summary["questions"] == 18
     assert summary["citation_validity"] in (1.0, None)
     assert summary["ungrounded_answers"] in (0.0, None)
-    # Just under the measured 9 of 12 right and 6 of 6 abstentions (README, "Measured quality").
+    # Just under the measured figures (README, "Measured quality").
     assert summary["abstention_accuracy"] >= 5 / 6
-    assert summary["answer_accuracy"] >= 8 / 12
+    assert summary["answer_accuracy"] >= 11 / 12
 
 
-def test_constrained_reading_only_copies_the_evidence(workdir: Path) -> None:
-    from qa.api import configure, pipeline
-
-    runner = pipeline(configure())
-    runner.refresh()
-    question = "Who is OpenAI's chief executive?"
-    evidence = runner.retriever.evidence(question)
-    proposal = runner.reader.read(question, evidence)
-    span = proposal.span.strip()
-    assert span
-    assert any(span in " ".join(e.text.split()) for e in evidence), span
-    assert proposal.span_logprob < 0
+@pytest.mark.parametrize(
+    ("question", "expected", "quoted"),
+    [
+        ("How much is OpenAI's Pentagon contract worth?", "$200 million [1]", "$200 million"),
+        ("Who are OpenAI's new compute partners?", "Oracle, Google Cloud and SoftBank [1]",
+         "engaging Oracle"),
+        ("What does Microsoft want?", "larger future stake [1]", "desire for a larger"),
+        ("Is OpenAI allowed to build weapons?", "No [1]", "forbid weapons development"),
+    ],
+)  # fmt: skip
+def test_a_new_users_first_questions_are_answered(question: str, expected: str, quoted: str) -> None:
+    """The questions a new user asked in the issue that brought the instruction-tuned model:
+    each was declined before it."""
+    answer = qa.ask(question)
+    assert answer.answer == expected, answer.reason
+    assert quoted in answer.citations[0].quote
+    assert_quotes_match(answer)

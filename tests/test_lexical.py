@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qa import retriever as retriever_module
 from qa.embeddings import MiniLMEmbeddings
 from qa.lexical import LexicalIndex
 from qa.models import Chunk
@@ -112,9 +113,13 @@ def test_unchanged_reindex_rewrites_nothing(store: Store) -> None:
     assert (store.chunks_path.stat().st_mtime_ns, lexical_folders(store)) == before
 
 
-def test_retriever_ignores_chunks_of_another_file_version(store: Store) -> None:
+def test_retriever_ignores_chunks_of_another_file_version(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A run killed after writing new vectors, before the manifest, leaves chunks of
-    a version the manifest does not name; readers must not answer from them."""
+    a version the manifest does not name; readers must not answer from them (searched
+    for, as in a corpus too big to be read whole)."""
+    monkeypatch.setattr(retriever_module, "WHOLE_CORPUS_BYTES", 0)
     zoo = next(c for c in store.chunks() if "Harriet" in c.text)
     planted = zoo.model_copy(
         update={
@@ -126,8 +131,9 @@ def test_retriever_ignores_chunks_of_another_file_version(store: Store) -> None:
     )
     vector = MiniLMEmbeddings().embed_documents([planted.searchable])
     store.vectors.upsert([planted], np.array(vector, dtype=np.float32))
-    retriever = Retriever(store, top_k=6, sentences=6)
-    texts = [e.text for e in retriever.evidence("What is the tortoise named?")]
+    retriever = Retriever(store, top_k=6)
+    passages = retriever.passages("What is the tortoise named?")
+    texts = [s.text for p in passages for s in p.sentences]
     assert "Its oldest resident is a tortoise named Harriet." in texts
     assert not any("Boris" in t for t in texts)
 

@@ -8,18 +8,27 @@ from typing import Any
 import pytest
 
 from qa.errors import ModelError
+from qa.generator import STOP
 from qa.llm import LlamaCppLLM
 
 
 class Backend:
-    """Answers a streaming request with the given pieces, like xllamacpp's Server."""
+    """Answers a request with the given pieces, like xllamacpp's Server: streamed one by one
+    to ``send``, or the first as the whole reply."""
 
     def __init__(self, pieces: list[dict[str, Any]]) -> None:
         self.pieces = pieces
+        self.requests: list[dict[str, Any]] = []
 
-    def handle_completions(self, request: dict[str, Any], send: Callable[[Any], None]) -> None:
+    def handle_completions(
+        self, request: dict[str, Any], send: Callable[[Any], None] | None = None
+    ) -> dict[str, Any] | None:
+        self.requests.append(request)
+        if send is None:
+            return self.pieces[0]
         for piece in self.pieces:
             send(piece)
+        return None
 
 
 def piece(text: str, logprob: float = -0.5) -> dict[str, Any]:
@@ -27,8 +36,26 @@ def piece(text: str, logprob: float = -0.5) -> dict[str, Any]:
 
 
 def llm_over(monkeypatch: pytest.MonkeyPatch, pieces: list[dict[str, Any]]) -> LlamaCppLLM:
-    monkeypatch.setattr(LlamaCppLLM, "_backend", lambda self: Backend(pieces))
+    backend = Backend(pieces)
+    monkeypatch.setattr(LlamaCppLLM, "_backend", lambda self: backend)
     return LlamaCppLLM(threads=2, max_tokens=32)
+
+
+def test_a_completion_is_greedy_with_the_stop_sequences_and_log_probabilities(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    llm = llm_over(monkeypatch, [piece(" $200 million", -0.25)])
+    generation = llm.generate(["prompt"], stop=STOP).generations[0][0]
+    assert (generation.text, generation.generation_info) == (" $200 million", {"logprobs": [-0.25]})
+    [request] = llm._backend().requests
+    assert request == {
+        "prompt": "prompt",
+        "max_tokens": 32,
+        "temperature": 0.0,
+        "stop": STOP,
+        "stream": False,
+        "n_probs": 1,
+    }
 
 
 def test_stream_yields_each_token(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,7 +1,7 @@
-"""Reading plumbing: passages map spans to sentences, the LLM sees the best sentences,
-and the verifier answers with the reader's span, cited by its own sentence.
+"""Reading plumbing: passages map spans to sentences, the LLM reads its context in
+document order, its phrase is aligned to a sentence, and the verifier answers from that.
 
-The span reader is scripted here; tests/test_extractive.py runs the real one.
+The span reader is scripted here; tests/test_span_reader.py runs the real one.
 """
 
 from __future__ import annotations
@@ -12,14 +12,21 @@ from pathlib import Path
 import pytest
 
 from qa import abstention
-from qa.abstention import Logistic
-from qa.extractive import Found
+from qa.generator import Generator, context_text
 from qa.models import Passage
-from qa.reader import Reader
-from qa.reading import Reading, locate, read
-from qa.verifier import ABSTAIN, verify_reading
+from qa.reading import LLM_PASSAGES, Reading, llm_context, locate, read
+from qa.span_reader import Found
+from qa.verifier import verify_reading
 from tests.fakes import ScriptedLLM
-from tests.test_verifier import CAMPUS, CONTRACT, COUNTRIES, doc, evidence  # noqa: F401
+from tests.test_verifier import (  # noqa: F401
+    CAMPUS,
+    CONTRACT,
+    COUNTRIES,
+    WEAPONS,
+    Fixed,
+    doc,
+    evidence,
+)
 
 PROMPT = Path(__file__).resolve().parent.parent / "prompts" / "answer.txt"
 
@@ -45,14 +52,20 @@ class ScriptedReader:
 
 @pytest.fixture
 def passages(doc: Path) -> list[Passage]:  # noqa: F811
+    """Three passages, best first, as retrieval ranks them: not in document order."""
     return [
-        Passage(sentences=[evidence(doc, CONTRACT), evidence(doc, CAMPUS)]),
         Passage(sentences=[evidence(doc, COUNTRIES)]),
+        Passage(sentences=[evidence(doc, CONTRACT), evidence(doc, CAMPUS)]),
+        Passage(sentences=[evidence(doc, WEAPONS)]),
     ]
 
 
+def texts(reading: Reading) -> list[str]:
+    return [s.text for s in reading.context]
+
+
 def test_passage_text_joins_sentences_and_maps_spans_back(passages: list[Passage]) -> None:
-    passage = passages[0]
+    passage = passages[1]
     assert passage.text == f"{CONTRACT} {CAMPUS}"
     at = passage.text.index("Redmond")
     sentence, start = passage.sentence_at(at, at + len("Redmond")) or (None, -1)
@@ -62,72 +75,110 @@ def test_passage_text_joins_sentences_and_maps_spans_back(passages: list[Passage
 
 
 def test_locate_drops_spans_across_sentences(passages: list[Passage]) -> None:
-    text = passages[0].text
-    across = Found(0, text.index("Defense"), text.index("Redmond") + 7, "x", 5.0, 0.0)
-    inside = Found(1, 3, 7, "2020", 4.0, 0.0)
+    text = passages[1].text
+    across = Found(1, text.index("Defense"), text.index("Redmond") + 7, "x", 5.0, 0.0)
+    inside = Found(0, 3, 7, "2020", 4.0, 0.0)
     [candidate] = locate([across, inside], passages)
     assert candidate.sentence.text == COUNTRIES
     assert candidate.sentence.text[candidate.start : candidate.end] == "2020"
 
 
-def test_read_shows_the_llm_the_sentences_of_the_best_spans(passages: list[Passage]) -> None:
-    llm = ScriptedLLM(reply=" Redmond")
-    reader = ScriptedReader(("Redmond, Washington", 9.0, 1.0), ("2020", 3.0, 2.0))
-    reading = read("Where is the campus?", passages, reader, Reader(llm, PROMPT))
-    assert [c.sentence.text for c in reading.candidates] == [CAMPUS, COUNTRIES]
-    assert reading.free == " Redmond"
-    [prompt] = llm.prompts
-    assert f"Text: {CAMPUS} {COUNTRIES}\nQuestion: Where is the campus?" in prompt
+def test_llm_context_is_the_first_passages_and_the_readers_best_in_document_order(
+    passages: list[Passage],
+) -> None:
+    assert LLM_PASSAGES == 2
+    first_two = [CONTRACT, CAMPUS, COUNTRIES]
+    assert [s.text for s in llm_context(passages, False, None)] == first_two
+    assert [s.text for s in llm_context(passages, False, 1)] == first_two
+    everything = [CONTRACT, CAMPUS, COUNTRIES, WEAPONS]
+    assert [s.text for s in llm_context(passages, False, 2)] == everything
+    assert [s.text for s in llm_context(passages, True, None)] == everything
+    assert llm_context([], True, None) == []
+
+
+def test_read_shows_the_llm_its_context_and_aligns_its_phrase(passages: list[Passage]) -> None:
+    llm = ScriptedLLM(reply=" redmond, washington.")
+    reader = ScriptedReader(("$200 million", 9.0, 1.0), ("2020", 3.0, 2.0))
+    generator = Generator(llm, PROMPT)
+    reading = read("Where is the campus?", passages, reader, generator)
+    assert [c.sentence.text for c in reading.candidates] == [CONTRACT, COUNTRIES]
+    assert texts(reading) == [CONTRACT, CAMPUS, COUNTRIES]
+    assert llm.prompts == [generator.render("Where is the campus?", reading.context)]
+    assert f"Text:\n{context_text(reading.context)}\n\nQuestion: Where is the campus?" in (
+        llm.prompts[0]
+    )
+    assert reading.generated is not None and reading.generated.text == " redmond, washington."
+    assert reading.aligned is not None
+    assert reading.aligned.text == "Redmond, Washington"  # the file's own spelling
+    assert [s.text for s in reading.sentences] == [CAMPUS, CONTRACT, COUNTRIES]
     assert reading.extract_s >= 0
+
+
+def test_read_whole_shows_the_llm_every_passage(passages: list[Passage]) -> None:
+    llm = ScriptedLLM(reply="NOT FOUND")
+    reading = read("Where?", passages, ScriptedReader(), Generator(llm, PROMPT), whole=True)
+    assert texts(reading) == [CONTRACT, CAMPUS, COUNTRIES, WEAPONS]
+    assert WEAPONS in llm.prompts[0]
+    assert reading.generated is not None and reading.generated.declined
+    assert reading.aligned is None
+
+
+def test_a_phrase_not_in_the_context_aligns_nowhere(passages: list[Passage]) -> None:
+    generator = Generator(ScriptedLLM(reply="Seattle, Oregon"), PROMPT)
+    reading = read("Where is the campus?", passages, ScriptedReader(), generator)
+    assert reading.generated is not None and reading.aligned is None
+
+
+def test_a_yes_or_no_to_a_yes_no_question_is_not_aligned(passages: list[Passage]) -> None:
+    generator = Generator(ScriptedLLM(reply="No"), PROMPT)
+    reading = read("Is OpenAI allowed to build weapons?", passages, ScriptedReader(), generator)
+    assert reading.generated is not None and reading.generated.yes_no == "No"
+    assert reading.aligned is None
 
 
 def test_read_without_an_llm_asks_no_model(passages: list[Passage]) -> None:
     reading = read("Where?", passages, ScriptedReader(("Redmond", 9.0, 1.0)))
-    assert reading.free == ""
+    assert reading.generated is None and reading.context == []
     assert [c.sentence.text for c in reading.candidates] == [CAMPUS]
 
 
-def reading_of(passages: list[Passage], free: str, *phrases: tuple[str, float, float]) -> Reading:
-    return Reading(
-        locate(ScriptedReader(*phrases).read("q", [p.text for p in passages]), passages), free
-    )
+def test_read_without_a_reader_still_asks_the_llm(passages: list[Passage]) -> None:
+    llm = ScriptedLLM(reply="Redmond")
+    reading = read("Where is the campus?", passages, None, Generator(llm, PROMPT))
+    assert reading.candidates == []
+    assert texts(reading) == [CONTRACT, CAMPUS, COUNTRIES]
+    assert reading.aligned is not None and reading.aligned.evidence.text == CAMPUS
 
 
-def test_verify_reading_answers_with_the_span_and_cites_its_sentence(
-    passages: list[Passage],
+def test_read_of_no_passages_asks_no_model() -> None:
+    llm = ScriptedLLM(reply="Redmond")
+    reading = read("Where?", [], ScriptedReader(), Generator(llm, PROMPT))
+    assert reading == Reading(extract_s=reading.extract_s)
+    assert llm.prompts == []
+
+
+def test_the_llms_aligned_phrase_is_answered_and_cited(
+    passages: list[Passage], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    reading = reading_of(passages, " $200 million.", ("$200 million", 8.0, -4.0))
-    verdict = verify_reading("How much is the contract worth?", reading, "combined", 0.0)
-    assert verdict.answer == "$200 million [1]"
+    monkeypatch.setattr(abstention, "model_for", lambda mode: Fixed(0.9))
+    generator = Generator(ScriptedLLM(reply=" Redmond, Washington."), PROMPT)
+    reader = ScriptedReader(("$200 million", 9.0, 1.0))
+    reading = read("Where is the main campus?", passages, reader, generator)
+    verdict = verify_reading("Where is the main campus?", reading, "combined", 0.5)
+    assert verdict.answer == "Redmond, Washington [1]"
+    [citation] = verdict.citations
+    assert citation.quote == CAMPUS
+
+
+def test_the_extractive_reader_alone_answers_with_its_span(
+    passages: list[Passage], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(abstention, "model_for", lambda mode: Fixed(0.9))
+    reading = read("How much is the contract worth?", passages, ScriptedReader(("$200", 8.0, -4.0)))
+    verdict = verify_reading("How much is the contract worth?", reading, "extractive", 0.5)
+    assert verdict.answer == "$200 [1]"
     [citation] = verdict.citations
     assert citation.quote == CONTRACT
     assert verdict.signals is not None
     assert (verdict.signals.reader_score, verdict.signals.reader_margin) == (8.0, 12.0)
-    assert verdict.signals.agree and verdict.signals.free_found
-
-
-def test_the_llm_agreeing_with_a_lower_span_raises_nothing_but_agreement(
-    passages: list[Passage], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    model = Logistic(weights={"reader_margin": 1.0, "agree": 2.0}, bias=0.0, threshold=0.5)
-    monkeypatch.setattr(abstention, "model_for", lambda mode: model)
-    second = reading_of(passages, "Redmond", ("2020", 1.0, 0.5), ("Redmond", 0.9, 0.5))
-    verdict = verify_reading("Where is the campus?", second, "combined", 0.0)
-    assert verdict.answer == "2020 [1]"
-    assert verdict.signals is not None and not verdict.signals.agree
-    agreed = reading_of(passages, "2020", ("2020", 1.0, 0.5), ("Redmond", 0.9, 0.5))
-    confident = verify_reading("Where is the campus?", agreed, "combined", 0.0)
-    assert confident.signals is not None and confident.signals.agree
-    assert confident.signals.confidence > verdict.signals.confidence
-
-
-def test_verify_reading_abstains_below_the_threshold_and_without_candidates(
-    passages: list[Passage],
-) -> None:
-    reading = reading_of(passages, "", ("Redmond", -8.0, 6.0))
-    verdict = verify_reading("Where is the campus?", reading, "extractive", 0.99)
-    assert verdict.abstained and verdict.answer == ABSTAIN
-    assert verdict.reason.startswith("confidence ")
-    assert verify_reading("Where?", Reading(), "combined", 0.2).reason.startswith(
-        "the reader found"
-    )
+    assert not verdict.signals.llm_asked

@@ -8,6 +8,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,10 +17,13 @@ from pydantic import SecretStr
 
 from qa.cli import run
 from qa.errors import ModelError
-from qa.remote import ServerLLM
+from qa.generator import STOP, Generator
+from qa.models import Evidence
+from qa.remote import ServerLLM, chat_messages
 from qa.remote_embeddings import BATCH, ServerEmbeddings
 
 KEY = "sk-test-secret-123"
+PROMPT = Path(__file__).resolve().parent.parent / "prompts" / "answer.txt"
 
 
 def reply(text: str) -> dict[str, Any]:
@@ -169,26 +173,66 @@ def test_malformed_reply(server: tuple[str, Script], body: Any) -> None:
         llm(url).invoke("Question?")
 
 
-def test_grammar_rejected_once_then_not_sent(server: tuple[str, Script]) -> None:
+def test_a_400_is_an_error_and_not_retried(server: tuple[str, Script]) -> None:
     url, script = server
-    script.answers.append((400, {"error": {"message": "Unrecognized request argument: grammar"}}))
-    model = llm(url)
-    assert model.invoke("Question?", grammar='root ::= "a"') == ""
-    assert model.invoke("Question?", grammar='root ::= "a"') == ""
-    assert model.invoke("Question?") == "ok"
-    # the rejected request, the same one without the grammar (it went through), a plain one
-    assert [("grammar" in r) for r in script.requests] == [True, False, False]
+    script.answers.append((400, {"error": {"message": "the request exceeds the context size"}}))
+    with pytest.raises(ModelError, match=r"answered HTTP 400: the request exceeds the context"):
+        llm(url, retries=2).invoke("A long question?")
+    assert len(script.requests) == 1
 
 
-def test_a_400_that_is_not_about_the_grammar_is_an_error(server: tuple[str, Script]) -> None:
+def test_a_chatml_prompt_reaches_a_chat_server_as_system_and_user_messages(
+    server: tuple[str, Script],
+) -> None:
     url, script = server
-    too_long = {"error": {"message": "the request exceeds the available context size"}}
-    script.answers += [(400, too_long), (400, too_long)]
-    model = llm(url)
-    with pytest.raises(ModelError, match="exceeds the available context size"):
-        model.invoke("A long question?", grammar='root ::= "a"')
-    assert model.invoke("Question?", grammar='root ::= "a"') == "ok"  # grammars still sent
-    assert "grammar" in script.requests[-1]
+    text = "OpenAI won $200 million."
+    evidence = [
+        Evidence(source="a.txt", start=0, end=len(text), line_start=1, line_end=1, text=text)
+    ]
+    prompt = Generator(llm(url), PROMPT).render("How much did OpenAI win?", evidence)
+    assert llm(url).invoke(prompt, stop=STOP) == "ok"
+    [system, user] = script.requests[0]["messages"]
+    assert system["role"] == "system"
+    assert system["content"].startswith("You answer questions about a text, using only that")
+    assert system["content"].endswith("reply NOT FOUND.")
+    assert user == {
+        "role": "user",
+        "content": "Text:\nOpenAI won $200 million.\n\nQuestion: How much did OpenAI win?",
+    }
+    assert script.requests[0]["stop"] == STOP
+
+
+def test_completions_get_the_prompt_as_it_is(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.answers.append((200, {"choices": [{"index": 0, "text": " ok", "logprobs": None}]}))
+    prompt = "<|im_start|>user\nQuestion?<|im_end|>\n<|im_start|>assistant\n"
+    assert llm(url, api="completions").invoke(prompt) == " ok"
+    assert script.requests[0]["prompt"] == prompt
+    assert "messages" not in script.requests[0]
+
+
+@pytest.mark.parametrize(
+    ("prompt", "messages"),
+    [
+        ("Question?", [{"role": "user", "content": "Question?"}]),
+        (
+            "<|im_start|>user\nQuestion?<|im_end|>\n<|im_start|>assistant\n",
+            [{"role": "user", "content": "Question?"}],
+        ),
+        (
+            "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
+            "<|im_start|>assistant\nHello<|im_end|>\n<|im_start|>user\nAnd?<|im_end|>\n",
+            [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "Hi"},
+                {"role": "assistant", "content": "Hello"},
+                {"role": "user", "content": "And?"},
+            ],
+        ),
+    ],
+)
+def test_chat_messages_are_the_prompts_turns(prompt: str, messages: list[dict[str, str]]) -> None:
+    assert chat_messages(prompt) == messages
 
 
 def test_stream(server: tuple[str, Script]) -> None:

@@ -49,7 +49,8 @@ def test_config_shows_values_and_where_they_come_from(
         'llm_api_key = "********"  # env QA_LLM_API_KEY',
         f"llm_timeout = 5.0  # {user}",
         f'chroma_url = "http://user:1"  # {user}',
-        "evidence_sentences = 1  # default",
+        'reader = "combined"  # default',
+        "max_answer_tokens = 48  # default",
     ]:
         assert expected in lines
     assert "sk-never-shown" not in "\n".join(lines)
@@ -93,9 +94,9 @@ def test_info_before_and_after_indexing(workdir: Path, capsys: pytest.CaptureFix
     chunks, vectors = after[4].split()[1], after[5].split()[1]
     assert int(chunks) > 1 and chunks == vectors
     assert after[6] == "embedding  all-MiniLM-L6-v2 int8 (ONNX Runtime)"
-    assert after[7] == "generator  Gemma 3 270M, in-process (llama.cpp)"
+    assert after[7] == "generator  Qwen2.5-Coder-1.5B-Instruct Q4_K_M, in-process (llama.cpp)"
     assert after[8] == (
-        "reader     extractive MiniLM-L6 (ONNX Runtime, int8), checked against the generator"
+        "reader     the generator, checked against the extractive MiniLM-L6 (ONNX Runtime, int8)"
     )
     assert after[9].startswith("versions   qa 0.1.0, chromadb ")
     (workdir / "seeds" / "extra.txt").write_text("Something new.\n", encoding="utf-8")
@@ -104,7 +105,7 @@ def test_info_before_and_after_indexing(workdir: Path, capsys: pytest.CaptureFix
     assert "index      changed since the last index run\n" in shown
     assert (
         "generator  big at http://gpu:8000/v1 (its signals are weighed as fitted on the "
-        "packaged Gemma 3 270M)\n"
+        "packaged Qwen2.5-Coder-1.5B-Instruct Q4_K_M)\n"
     ) in shown
 
 

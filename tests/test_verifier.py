@@ -1,4 +1,4 @@
-"""Tests for qa.verifier: proposals become cited verbatim answers, or abstentions."""
+"""Tests for qa.verifier: a reading becomes a cited verbatim answer, or an abstention."""
 
 from __future__ import annotations
 
@@ -8,20 +8,23 @@ from pathlib import Path
 import pytest
 
 from qa import abstention, verifier
+from qa.abstention import Logistic
+from qa.alignment import Aligned
+from qa.generator import Generated
 from qa.models import Citation, Evidence, Signals
-from qa.reader import Proposal
+from qa.reading import Candidate, Reading
+from qa.span_reader import Found
 from qa.verifier import (
     ABSTAIN,
     MAX_ANSWER_WORDS,
+    NO_SPAN_MARGIN,
+    Choice,
     Verdict,
     choose,
     cite,
-    clean,
-    confidence,
-    locate,
     type_mismatch,
     ungrounded,
-    verify,
+    verify_reading,
 )
 
 DOC = (
@@ -29,6 +32,7 @@ DOC = (
     "OpenAI signed a $200 million contract with the U.S. Department of Defense.\r\n"
     "Microsoft’s main campus sits in Redmond, Washington.\n"
     "In 2020, 20 countries joined the program.\n"
+    "The contract forbids weapons development.\n"
 )
 
 
@@ -61,6 +65,7 @@ def evidence(path: Path, sentence: str, similarity: float = 0.8, coverage: float
 CONTRACT = "OpenAI signed a $200 million contract with the U.S. Department of Defense."
 CAMPUS = "Microsoft’s main campus sits in Redmond, Washington."
 COUNTRIES = "In 2020, 20 countries joined the program."
+WEAPONS = "The contract forbids weapons development."
 
 
 def assert_abstained(verdict: Verdict, reason: str) -> None:
@@ -69,101 +74,6 @@ def assert_abstained(verdict: Verdict, reason: str) -> None:
     assert verdict.answer == ABSTAIN
     assert verdict.citations == []
     assert verdict.reason.startswith(reason), verdict.reason
-
-
-# --- clean ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("Paris", "Paris"),
-        ("Paris.", "Paris"),
-        ('"Paris"', "Paris"),
-        ("“Paris.”", "Paris"),
-        ("Answer: Paris.", "Paris"),
-        ("answer : 'Paris'", "Paris"),
-        ("A: $200 million.", "$200 million"),
-        ("**Redmond, Washington**", "Redmond, Washington"),
-        ("  Paris\nBecause it is the capital.", "Paris"),
-        ("\n\n  Paris;  ", "Paris"),
-        ("U.S.", "U.S"),
-        ("", ""),
-        ("   ", ""),
-        ('"."', ""),
-    ],
-)
-def test_clean_strips_quotes_labels_and_final_stop(raw: str, expected: str) -> None:
-    assert clean(raw) == expected
-
-
-def test_clean_keeps_words_starting_with_a() -> None:
-    assert clean("Apple") == "Apple"
-    assert clean("Azure: a cloud") == "Azure: a cloud"
-
-
-def test_clean_strips_quote_before_final_stop() -> None:
-    assert clean('"Paris".') == "Paris"
-
-
-# --- locate --------------------------------------------------------------------
-
-
-def test_locate_finds_verbatim_span_case_insensitively(doc: Path) -> None:
-    item = evidence(doc, CONTRACT)
-    found = locate("the u.s. department OF DEFENSE", [item])
-    assert found is not None
-    assert found.evidence is item
-    assert found.text == "the U.S. Department of Defense"
-    assert CONTRACT[found.start : found.end] == found.text
-
-
-def test_locate_matches_straight_apostrophe_to_curly(doc: Path) -> None:
-    item = evidence(doc, CAMPUS)
-    found = locate("Microsoft's main campus", [item])
-    assert found is not None
-    assert found.text == "Microsoft’s main campus"
-    assert (found.start, found.end) == (0, 23)
-
-
-def test_locate_matches_curly_apostrophe_to_straight(tmp_path: Path) -> None:
-    path = tmp_path / "s.txt"
-    path.write_text("It is OpenAI's model.", encoding="utf-8")
-    item = evidence(path, "It is OpenAI's model.")
-    found = locate("OpenAI’s model", [item])
-    assert found is not None
-    assert found.text == "OpenAI's model"
-
-
-def test_locate_falls_back_to_closest_word_window(doc: Path) -> None:
-    item = evidence(doc, CAMPUS)
-    found = locate("Redmond Washington", [item])
-    assert found is not None
-    assert found.text == "Redmond, Washington"
-
-
-def test_locate_fuzzy_window_tolerates_an_extra_word(doc: Path) -> None:
-    item = evidence(doc, CONTRACT)
-    found = locate("a 200 million dollar contract", [item])
-    assert found is not None
-    assert found.text == "200 million contract"
-
-
-def test_locate_prefers_verbatim_in_later_evidence_over_fuzzy(doc: Path) -> None:
-    first = evidence(doc, CAMPUS)
-    second = evidence(doc, CONTRACT)
-    found = locate("$200 million", [first, second])
-    assert found is not None
-    assert found.evidence is second
-    assert found.text == "$200 million"
-
-
-def test_locate_returns_none_when_not_in_evidence(doc: Path) -> None:
-    items = [evidence(doc, CONTRACT), evidence(doc, CAMPUS)]
-    assert locate("Seattle Oregon", items) is None
-    assert locate("", items) is None
-    assert locate("The!", items) is None  # only an article once normalised
-    assert locate("Redmond", []) is None
 
 
 # --- cite ----------------------------------------------------------------------
@@ -193,124 +103,254 @@ def test_cite_returns_none_when_file_gone_or_not_utf8(doc: Path) -> None:
     assert cite(item) is None
 
 
-# --- choose --------------------------------------------------------------------
+# --- readings --------------------------------------------------------------------
 
 
-def test_choose_prefers_the_constrained_span(doc: Path) -> None:
-    items = [evidence(doc, CONTRACT, 0.4, 0.5), evidence(doc, CAMPUS, 0.7, 0.6)]
-    proposal = Proposal("Redmond", -0.5, "Washington", -1.25)
-    found, signals = choose(proposal, items)
-    assert found is not None
-    assert found.evidence is items[1]
-    assert found.text == "Washington"
+class Fixed:
+    """An abstention model that gives every answer the same confidence."""
+
+    def __init__(self, likelihood: float) -> None:
+        self.likelihood = likelihood
+
+    def probability(self, signals: Signals) -> float:
+        return self.likelihood
+
+
+@pytest.fixture(autouse=True)
+def confident(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fitted models are not what these tests check: every answer gets 0.9 unless a
+    test sets another model."""
+    monkeypatch.setattr(abstention, "model_for", lambda mode: Fixed(0.9))
+
+
+def span(sentence: Evidence, text: str, score: float = 8.0, no_answer: float = -4.0) -> Candidate:
+    """The extractive reader's span for a phrase of the sentence."""
+    at = sentence.text.index(text)
+    return Candidate(Found(0, at, at + len(text), text, score, no_answer), sentence, at, at + len(text))
+
+
+def phrase(sentence: Evidence, text: str, share: float = 1.0) -> Aligned:
+    """Where the LLM's phrase aligned in the sentence."""
+    at = sentence.text.index(text)
+    return Aligned(sentence, at, at + len(text), share)
+
+
+def reading(*spans: Candidate, reply: str | None = None, aligned: Aligned | None = None) -> Reading:
+    """The reader's spans, best first, and the LLM's reply (None: not asked) aligned there."""
+    generated = None if reply is None else Generated(reply, -0.2)
+    context = [c.sentence for c in spans] + ([aligned.evidence] if aligned else [])
+    return Reading(list(spans), context, generated, aligned)
+
+
+def run(question: str, given: Reading, min_confidence: float = 0.5) -> Verdict:
+    return verify_reading(question, given, "combined", min_confidence)
+
+
+# --- choose ----------------------------------------------------------------------
+
+
+def test_choose_records_the_signals_of_the_aligned_phrase(doc: Path) -> None:
+    campus = evidence(doc, CAMPUS, 0.7, 0.6)
+    given = reading(
+        span(campus, "Redmond", 6.0, -1.0),
+        reply="Redmond, Washington.",
+        aligned=phrase(campus, "Redmond, Washington"),
+    )
+    choice, signals = choose("Where is the main campus?", given)
+    assert choice == Choice(campus, 32, 51)
     assert signals == Signals(
-        candidate="Washington",
+        candidate="Redmond, Washington",
         similarity=0.7,
         coverage=0.6,
-        rank=1,
-        free_found=True,
-        agree=False,
-        free_logprob=-0.5,
-        span_logprob=-1.25,
-        confidence=0.0,
+        llm_asked=True,
+        aligned=1.0,
+        from_llm=True,
+        agree=True,
+        llm_logprob=-0.2,
+        reader_score=6.0,
+        reader_margin=7.0,
     )
 
 
-def test_choose_free_match_ignores_case_and_quote_style(doc: Path) -> None:
-    found, signals = choose(Proposal("MICROSOFT'S MAIN CAMPUS"), [evidence(doc, CAMPUS)])
-    assert found is not None
-    assert found.text == "Microsoft’s main campus"
-    assert signals.free_found is True
-    assert signals.candidate == "Microsoft’s main campus"
+def test_choose_without_an_llm_takes_the_readers_best_span(doc: Path) -> None:
+    contract = evidence(doc, CONTRACT)
+    given = reading(span(contract, "$200 million"), span(contract, "OpenAI", 2.0))
+    choice, signals = choose("How much is the contract worth?", given)
+    assert choice is not None and choice.text == "$200 million"
+    assert (signals.llm_asked, signals.declined, signals.from_llm) == (False, True, False)
+    assert signals.llm_logprob is None  # unknown, not certain
 
 
-def test_choose_free_match_needs_whole_words(doc: Path) -> None:
-    found, signals = choose(Proposal("Red"), [evidence(doc, CAMPUS)])
-    assert found is None
-    assert signals.free_found is False
-
-
-def test_choose_falls_back_to_the_free_answer_without_a_span(doc: Path) -> None:
-    found, signals = choose(Proposal("Redmond", span=""), [evidence(doc, CAMPUS)])
-    assert found is not None
-    assert found.text == "Redmond"
-    assert signals.free_found is True
-
-
-def test_choose_cleans_the_constrained_span(doc: Path) -> None:
-    items = [evidence(doc, CONTRACT), evidence(doc, CAMPUS, 0.6, 0.5)]
-    found, signals = choose(Proposal("Seattle", span=" Redmond, Washington.\n"), items)
-    assert found is not None
-    assert found.evidence is items[1]
-    assert found.text == "Redmond, Washington"
-    assert signals.candidate == "Redmond, Washington"
-    assert signals.free_found is False
-    assert signals.agree is False
-    assert (signals.similarity, signals.coverage, signals.rank) == (0.6, 0.5, 1)
-
-
-def test_choose_prefers_span_over_fuzzy_free_answer(doc: Path) -> None:
-    # "Redmond Washington" is not verbatim (no comma), so the span comes first.
-    found, signals = choose(
-        Proposal("Redmond Washington", span="Washington"), [evidence(doc, CAMPUS)]
-    )
-    assert found is not None
-    assert found.text == "Washington"
-    assert signals.free_found is False
-
-
-def test_choose_falls_back_to_fuzzy_free_answer(doc: Path) -> None:
-    found, signals = choose(Proposal("Redmond Washington", span=""), [evidence(doc, CAMPUS)])
-    assert found is not None
-    assert found.text == "Redmond, Washington"
-    assert signals.candidate == "Redmond, Washington"
-    assert signals.free_found is False
-    assert signals.rank == 0
-
-
-def test_a_missing_log_probability_never_raises_confidence() -> None:
-    model = abstention.model_for("llm")
-    base = {"similarity": 0.7, "coverage": 0.6, "free_found": True, "agree": True}
-    unknown = confidence(Signals(**base))
-    worst_seen = (model.missing["free_logprob"], model.missing["span_logprob"])
-    for free, span in [worst_seen, (-2.0, -2.0), (-0.5, -1.0), (0.0, 0.0)]:
-        if free >= worst_seen[0] and span >= worst_seen[1]:
-            assert unknown <= confidence(Signals(**base, free_logprob=free, span_logprob=span))
-    assert unknown < confidence(Signals(**base, free_logprob=0.0, span_logprob=0.0))
-
-
-def test_a_model_weighing_a_signal_that_can_be_missing_must_say_its_value() -> None:
-    with pytest.raises(ValueError, match="free_logprob"):
-        abstention.Logistic(weights={"free_logprob": 0.3}, bias=0.0, threshold=0.5)
-
-
-def test_choose_finds_nothing(doc: Path) -> None:
-    items = [evidence(doc, CONTRACT), evidence(doc, CAMPUS)]
-    found, signals = choose(Proposal("Seattle", -0.5, "Oregon", -2.0), items)
-    assert found is None
-    assert signals == Signals(free_logprob=-0.5, span_logprob=-2.0)
-    assert signals.candidate == ""
-    assert signals.rank == -1
+def test_choose_finds_nothing_without_spans_or_an_aligned_phrase() -> None:
+    choice, signals = choose("Where is the main campus?", reading(reply="Seattle"))
+    assert choice is None
+    assert signals == Signals(llm_asked=True, llm_logprob=-0.2, reader_margin=NO_SPAN_MARGIN)
 
 
 @pytest.mark.parametrize(
-    ("free", "span", "agree"),
+    ("sentence", "reader", "agree"),
     [
-        ("Redmond, Washington.", " redmond washington", True),
-        ('"The Redmond"', "Redmond", True),
-        ("Redmond", "Redmond, Washington", False),
-        ("", "Redmond", False),
-        ("", "", False),
+        (CAMPUS, "Redmond", True),  # overlaps the phrase
+        (CAMPUS, "main campus", False),  # the same sentence, elsewhere
+        (COUNTRIES, "2020", False),
     ],
 )
-def test_choose_agree_compares_normalised_answers(
-    doc: Path, free: str, span: str, agree: bool
+def test_agree_is_the_reader_naming_the_llms_answer(
+    doc: Path, sentence: str, reader: str, agree: bool
 ) -> None:
-    _, signals = choose(Proposal(free, span=span), [evidence(doc, CAMPUS)])
-    assert signals.agree is agree
+    campus = evidence(doc, CAMPUS)
+    given = reading(
+        span(evidence(doc, sentence), reader),
+        reply="Redmond, Washington",
+        aligned=phrase(campus, "Redmond, Washington"),
+    )
+    assert choose("Where is the main campus?", given)[1].agree is agree
 
 
-# --- confidence ----------------------------------------------------------------
+def test_spans_at_the_same_offsets_of_two_files_do_not_agree(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.txt", tmp_path / "b.txt"
+    first.write_text("Redmond is green.", encoding="utf-8")
+    second.write_text("Seattle is grey.", encoding="utf-8")
+    given = reading(
+        span(evidence(second, "Seattle is grey."), "Seattle"),
+        reply="Redmond",
+        aligned=phrase(evidence(first, "Redmond is green."), "Redmond"),
+    )
+    assert choose("Which city is green?", given)[1].agree is False
+
+
+# --- verify_reading --------------------------------------------------------------
+
+
+def test_an_aligned_llm_phrase_is_shown_and_cited(doc: Path) -> None:
+    campus, contract = evidence(doc, CAMPUS), evidence(doc, CONTRACT)
+    given = reading(
+        span(contract, "$200 million"),
+        reply=" Redmond, Washington.",
+        aligned=phrase(campus, "Redmond, Washington"),
+    )
+    verdict = run("Where is the main campus?", given)
+    assert (verdict.answer, verdict.abstained, verdict.reason) == (
+        "Redmond, Washington [1]",
+        False,
+        "",
+    )
+    [citation] = verdict.citations
+    assert citation.quote == CAMPUS == DOC[citation.start : citation.end]
+    assert (citation.line_start, citation.line_end) == (3, 3)
+    assert verdict.signals is not None
+    assert verdict.signals.from_llm and not verdict.signals.agree
+    assert verdict.signals.confidence == 0.9
+
+
+def test_an_llm_not_found_falls_back_to_the_readers_span(doc: Path) -> None:
+    contract = evidence(doc, CONTRACT)
+    given = reading(span(contract, "$200 million"), reply="NOT FOUND")
+    verdict = run("How much is the defense contract worth?", given)
+    assert verdict.answer == "$200 million [1]"
+    [citation] = verdict.citations
+    assert citation.quote == CONTRACT
+    assert (citation.start, citation.end, citation.line_start) == (13, 13 + len(CONTRACT), 2)
+    assert verdict.signals is not None
+    assert verdict.signals.declined and not verdict.signals.from_llm
+
+
+def test_a_yes_no_question_answered_no_cites_the_readers_best_sentence(doc: Path) -> None:
+    weapons = evidence(doc, WEAPONS)
+    given = reading(span(weapons, "forbids weapons development"), reply="No.")
+    verdict = run("Is OpenAI allowed to build weapons?", given)
+    assert verdict.answer == "No [1]"
+    [citation] = verdict.citations
+    assert citation.quote == WEAPONS
+    assert verdict.signals is not None
+    assert verdict.signals.yes_no and verdict.signals.candidate == "No"
+
+
+def test_a_no_to_a_question_that_is_not_yes_no_is_not_the_answer(doc: Path) -> None:
+    given = reading(span(evidence(doc, CAMPUS), "Redmond"), reply="No")
+    assert run("Where is the main campus?", given).answer == "Redmond [1]"
+
+
+def test_a_yes_no_question_without_a_reader_span_abstains() -> None:
+    verdict = run("Is OpenAI allowed to build weapons?", reading(reply="No"))
+    assert_abstained(verdict, "nothing in the retrieved text answers it")
+
+
+def test_a_phrase_that_repeats_the_question_abstains(doc: Path) -> None:
+    contract = evidence(doc, CONTRACT)
+    given = reading(
+        reply="the U.S. Department of Defense",
+        aligned=phrase(contract, "the U.S. Department of Defense"),
+    )
+    verdict = run("What did OpenAI sign with the U.S. Department of Defense?", given)
+    assert_abstained(verdict, "proposal only repeats the question")
+    assert verdict.signals is not None
+    assert verdict.signals.candidate == "the U.S. Department of Defense"
+
+
+def test_a_number_inside_a_question_number_is_not_a_repeat(doc: Path) -> None:
+    countries, at = evidence(doc, COUNTRIES), COUNTRIES.index(" 20 ") + 1
+    given = reading(Candidate(Found(0, at, at + 2, "20", 8.0, -4.0), countries, at, at + 2))
+    assert run("How many countries joined the program in 2020?", given).answer == "20 [1]"
+
+
+def test_an_answer_from_a_changed_file_abstains(doc: Path) -> None:
+    given = reading(span(evidence(doc, CAMPUS), "Redmond"))
+    doc.write_text(DOC.replace("Redmond", "Seattle"), encoding="utf-8")
+    verdict = run("Where is the main campus?", given)
+    assert_abstained(verdict, "the cited file changed since indexing")
+    assert verdict.signals is not None
+    doc.write_text("New first line.\n" + DOC, encoding="utf-8")
+    assert_abstained(run("Where is the main campus?", given), "the cited file changed")
+
+
+def test_a_below_threshold_confidence_abstains(doc: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(abstention, "model_for", lambda mode: Fixed(0.7))
+    given = reading(span(evidence(doc, CAMPUS), "Redmond"))
+    accepted = run("Where is the main campus?", given, 0.7)
+    assert accepted.answer == "Redmond [1]"
+    assert accepted.signals is not None and accepted.signals.confidence == 0.7
+    assert_abstained(run("Where is the main campus?", given, 0.71), "confidence 0.70 below 0.71")
+
+
+def test_the_gate_uses_the_unrounded_confidence(doc: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(abstention, "model_for", lambda mode: Fixed(0.49996))
+    given = reading(span(evidence(doc, CAMPUS), "Redmond"))
+    assert_abstained(run("Where is the main campus?", given, 0.5), "confidence")
+
+
+def test_confidence_is_the_abstention_model_of_the_mode(
+    doc: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = Logistic(
+        weights={"reader_margin": 0.5, "from_llm": 1.0, "llm_logprob": 2.0},
+        bias=-6.0,
+        threshold=0.5,
+        missing={"llm_logprob": -4.0},
+    )
+    modes: list[str] = []
+    monkeypatch.setattr(abstention, "model_for", lambda mode: modes.append(mode) or model)
+    campus = evidence(doc, CAMPUS)
+    given = reading(span(campus, "Redmond"), reply="Redmond", aligned=phrase(campus, "Redmond"))
+    verdict = verify_reading("Where is the main campus?", given, "llm", 0.0)
+    assert modes == ["llm"]
+    assert verdict.signals is not None
+    z = -6.0 + 0.5 * 12.0 + 1.0 + 2.0 * -0.2
+    assert verdict.signals.confidence == round(1 / (1 + math.exp(-z)), 4)
+
+
+def test_a_missing_log_probability_takes_the_models_value_for_it() -> None:
+    model = Logistic(
+        weights={"llm_logprob": 1.0}, bias=0.0, threshold=0.5, missing={"llm_logprob": -3.0}
+    )
+    unknown = model.probability(Signals())
+    assert unknown == model.probability(Signals(llm_logprob=-3.0))
+    assert unknown < model.probability(Signals(llm_logprob=-0.1))
+
+
+def test_a_model_weighing_a_signal_that_can_be_missing_must_say_its_value() -> None:
+    with pytest.raises(ValueError, match="llm_logprob"):
+        Logistic(weights={"llm_logprob": 0.3}, bias=0.0, threshold=0.5)
 
 
 def test_every_mode_has_a_model_over_signal_fields() -> None:
@@ -322,216 +362,37 @@ def test_every_mode_has_a_model_over_signal_fields() -> None:
         assert mode in abstention.load().fitted, mode
 
 
-def test_confidence_is_the_fitted_logistic_model() -> None:
-    model = abstention.load().models["llm"]
-    signals = Signals(
-        similarity=0.6, coverage=0.5, free_found=True, free_logprob=-0.8, span_logprob=-1.5
-    )
-    z = model.bias + sum(w * float(getattr(signals, f)) for f, w in model.weights.items())
-    assert confidence(signals) == pytest.approx(1 / (1 + math.exp(-z)))
-
-
-def test_the_threshold_decides_between_answer_and_abstention(doc: Path) -> None:
-    items = [evidence(doc, CAMPUS)]
-    proposal = Proposal("Redmond", -0.25, "Redmond", -0.5)
-    answered = verify("Where is the main campus?", items, proposal, 0.0)
-    assert answered.signals is not None
-    level = answered.signals.confidence  # rounded to 4 places
-    assert verify("Where is the main campus?", items, proposal, level - 0.001).abstained is False
-    above = verify("Where is the main campus?", items, proposal, min(1.0, level + 0.01))
-    assert_abstained(above, "confidence ")
-
-
-# --- verify --------------------------------------------------------------------
-
-
-def run(question: str, items: list[Evidence], free: str, span: str = "") -> Verdict:
-    """Verify with no confidence gate."""
-    return verify(question, items, Proposal(free, span=span), 0.0)
-
-
-def test_verify_returns_cited_verbatim_span(doc: Path) -> None:
-    items = [evidence(doc, CAMPUS), evidence(doc, CONTRACT)]
-    verdict = run("How much is the defense contract worth?", items, "Answer: $200 million.")
-    assert verdict.abstained is False
-    assert verdict.answer == "$200 million [1]"
-    assert verdict.reason == ""
-    assert len(verdict.citations) == 1
-    citation = verdict.citations[0]
-    text = doc.read_bytes().decode("utf-8")
-    assert citation.quote == CONTRACT
-    assert text[citation.start : citation.end] == citation.quote
-    assert (citation.start, citation.end) == (13, 13 + len(CONTRACT))
-    assert (citation.line_start, citation.line_end) == (2, 2)
-
-
-def test_verify_records_signals_of_the_answer(doc: Path) -> None:
-    items = [evidence(doc, CONTRACT, 0.9, 0.9), evidence(doc, CAMPUS, 0.45, 0.35)]
-    proposal = Proposal("Redmond", -0.25, "Redmond", -0.5)
-    verdict = verify("Where is the main campus?", items, proposal, 0.0)
-    assert verdict.abstained is False
-    assert verdict.answer == "Redmond [1]"
-    signals = verdict.signals
-    assert signals is not None
-    assert signals.candidate == "Redmond"
-    assert (signals.similarity, signals.coverage, signals.rank) == (0.45, 0.35, 1)
-    assert (signals.free_found, signals.agree) == (True, True)
-    assert (signals.free_logprob, signals.span_logprob) == (-0.25, -0.5)
-    assert signals.confidence == round(confidence(signals), 4)
-
-
-def test_verify_has_no_similarity_or_coverage_threshold(doc: Path) -> None:
-    items = [evidence(doc, CAMPUS, similarity=0.0, coverage=0.0)]
-    verdict = run("Where is the main campus?", items, "Redmond")
-    assert verdict.abstained is False
-    assert verdict.answer == "Redmond [1]"
-    assert verdict.signals is not None
-    assert (verdict.signals.similarity, verdict.signals.coverage) == (0.0, 0.0)
-
-
-def test_verify_answer_uses_the_documents_spelling(doc: Path) -> None:
-    items = [evidence(doc, CAMPUS)]
-    verdict = run("Where is the main campus?", items, "redmond, washington")
-    assert verdict.abstained is False
-    assert verdict.answer == "Redmond, Washington [1]"
-    assert verdict.citations[0].quote == CAMPUS
-
-
-def test_verify_accepts_fuzzy_proposal_as_document_span(doc: Path) -> None:
-    items = [evidence(doc, CAMPUS)]
-    verdict = run("Where is the main campus?", items, "Redmond Washington")
-    assert verdict.answer == "Redmond, Washington [1]"
-    assert verdict.citations[0].quote == CAMPUS
-    assert verdict.signals is not None
-    assert verdict.signals.free_found is False
-
-
-def test_verify_answers_with_the_span_when_free_answer_is_absent(doc: Path) -> None:
-    items = [evidence(doc, CAMPUS), evidence(doc, CONTRACT)]
-    verdict = run("How much is the defense contract worth?", items, "Ten dollars", " $200 million")
-    assert verdict.abstained is False
-    assert verdict.answer == "$200 million [1]"
-    assert verdict.citations[0].quote == CONTRACT
-    assert verdict.signals is not None
-    assert verdict.signals.free_found is False
-    assert verdict.signals.rank == 1
-
-
-def test_verify_abstains_when_proposal_not_in_evidence(doc: Path) -> None:
-    items = [evidence(doc, CAMPUS), evidence(doc, CONTRACT)]
-    verdict = run("Where is the main campus?", items, "Seattle, Oregon", "Portland")
-    assert_abstained(verdict, "no proposal found in the evidence")
-    assert verdict.signals is not None
-    assert verdict.signals.candidate == ""
-    assert verdict.signals.rank == -1
-
-
-@pytest.mark.parametrize("proposal", ["", "   ", '""', "Answer: ."])
-def test_verify_abstains_on_empty_proposal(doc: Path, proposal: str) -> None:
-    verdict = run("Where is the main campus?", [evidence(doc, CAMPUS)], proposal, proposal)
-    assert_abstained(verdict, "no proposal found in the evidence")
-
-
-@pytest.mark.parametrize("free", ["the", "$"])
-def test_verify_abstains_on_candidate_without_words(doc: Path, free: str) -> None:
-    verdict = run("How much is the defense contract worth?", [evidence(doc, CONTRACT)], free)
-    assert verdict.abstained is True
-    assert verdict.answer == ABSTAIN
-    assert verdict.citations == []
-
-
-def test_verify_abstains_without_evidence() -> None:
-    verdict = run("Where is the main campus?", [], "Redmond", "Redmond")
-    assert_abstained(verdict, "nothing relevant retrieved")
-    assert verdict.reason == "nothing relevant retrieved"
+def test_a_question_without_words_abstains(doc: Path) -> None:
+    verdict = run("?!", reading(span(evidence(doc, CAMPUS), "Redmond")))
+    assert_abstained(verdict, "the question has no words")
     assert verdict.signals is None
 
 
-def test_verify_abstains_below_min_confidence(doc: Path) -> None:
-    items = [evidence(doc, CAMPUS)]
-    verdict = verify("Where is the main campus?", items, Proposal("Redmond", span="Redmond"), 1.0)
-    assert_abstained(verdict, "confidence ")
-    assert verdict.reason.endswith(" below 1.00")
-    assert verdict.signals is not None
-    assert verdict.signals.candidate == "Redmond"
-    assert verdict.signals.confidence == round(confidence(verdict.signals), 4) < 1.0
+def test_nothing_to_answer_abstains() -> None:
+    verdict = run("Where is the main campus?", reading(reply="NOT FOUND"))
+    assert_abstained(verdict, "nothing in the retrieved text answers it")
+    assert verdict.signals is not None and verdict.signals.declined
 
 
-def test_verify_confidence_gate_is_inclusive(doc: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(verifier, "confidence", lambda signals: 0.7)
-    items = [evidence(doc, CAMPUS)]
-    proposal = Proposal("Redmond")
-    accepted = verify("Where is the main campus?", items, proposal, 0.7)
-    assert accepted.abstained is False
-    assert accepted.answer == "Redmond [1]"
-    assert accepted.signals is not None
-    assert accepted.signals.confidence == 0.7
-    rejected = verify("Where is the main campus?", items, proposal, 0.71)
-    assert_abstained(rejected, "confidence 0.70 below 0.71")
+@pytest.mark.parametrize("text", ["the", "$"])
+def test_a_span_without_words_abstains(doc: Path, text: str) -> None:
+    given = reading(span(evidence(doc, CONTRACT), text))
+    assert_abstained(run("How much is the contract worth?", given), "proposal has no words")
 
 
-def test_verify_gate_uses_unrounded_confidence(doc: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(verifier, "confidence", lambda signals: 0.49996)
-    verdict = verify("Where is the main campus?", [evidence(doc, CAMPUS)], Proposal("Redmond"), 0.5)
-    assert_abstained(verdict, "confidence")
-
-
-def test_verify_abstains_when_proposal_repeats_question(doc: Path) -> None:
-    items = [evidence(doc, CONTRACT)]
-    verdict = run(
-        "What did OpenAI sign with the U.S. Department of Defense?",
-        items,
-        "the U.S. Department of Defense",
-    )
-    assert_abstained(verdict, "proposal only repeats the question")
-    assert verdict.signals is not None
-    assert verdict.signals.candidate == "the U.S. Department of Defense"
-
-
-def test_verify_number_inside_a_question_number_is_not_a_repeat(doc: Path) -> None:
-    items = [evidence(doc, COUNTRIES)]
-    verdict = run("How many countries joined the program in 2020?", items, "20")
-    assert verdict.abstained is False
-    assert verdict.answer == "20 [1]"
-
-
-def test_verify_abstains_on_overlong_answer(tmp_path: Path) -> None:
-    sentence = " ".join(f"word{i}" for i in range(MAX_ANSWER_WORDS + 5)) + "."
+def test_an_overlong_answer_abstains_and_one_of_max_words_does_not(tmp_path: Path) -> None:
     path = tmp_path / "long.txt"
-    path.write_text(sentence, encoding="utf-8")
-    verdict = run("What is written?", [evidence(path, sentence)], sentence)
-    assert_abstained(verdict, "proposal longer than a short answer")
+    for count, abstained in [(MAX_ANSWER_WORDS + 5, True), (MAX_ANSWER_WORDS, False)]:
+        sentence = " ".join(f"word{i}" for i in range(count)) + "."
+        path.write_text(sentence, encoding="utf-8")
+        verdict = run("What is written?", reading(span(evidence(path, sentence), sentence)))
+        assert verdict.abstained is abstained
+        assert verdict.answer == ABSTAIN if abstained else sentence[:-1] + " [1]"
 
 
-def test_verify_accepts_answer_of_max_words(tmp_path: Path) -> None:
-    sentence = " ".join(f"word{i}" for i in range(MAX_ANSWER_WORDS)) + "."
-    path = tmp_path / "long.txt"
-    path.write_text(sentence, encoding="utf-8")
-    verdict = run("What is written?", [evidence(path, sentence)], sentence)
-    assert verdict.abstained is False
-    assert verdict.answer == sentence[:-1] + " [1]"
-
-
-def test_verify_abstains_when_file_changed_after_indexing(doc: Path) -> None:
-    items = [evidence(doc, CAMPUS)]
-    doc.write_text(DOC.replace("Redmond", "Seattle"), encoding="utf-8")
-    verdict = run("Where is the main campus?", items, "Redmond")
-    assert_abstained(verdict, "the cited file changed since indexing")
-    assert verdict.signals is not None
-
-
-def test_verify_abstains_when_text_shifted_after_indexing(doc: Path) -> None:
-    items = [evidence(doc, CAMPUS)]
-    doc.write_text("New first line.\n" + DOC, encoding="utf-8")
-    verdict = run("Where is the main campus?", items, "Redmond")
-    assert_abstained(verdict, "the cited file changed since indexing")
-
-
-def test_verify_abstains_when_quote_lacks_the_answers_facts(
+def test_a_quote_that_lacks_the_answers_facts_abstains(
     doc: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    item = evidence(doc, CAMPUS)
-
     def stale_cite(cited: Evidence) -> Citation:
         return Citation(
             source="doc.txt",
@@ -543,8 +404,22 @@ def test_verify_abstains_when_quote_lacks_the_answers_facts(
         )
 
     monkeypatch.setattr(verifier, "cite", stale_cite)
-    verdict = run("Where is the main campus?", [item], "Redmond")
+    verdict = run("Where is the main campus?", reading(span(evidence(doc, CAMPUS), "Redmond")))
     assert_abstained(verdict, "answer holds facts the quote does not")
+
+
+def test_an_abbreviation_keeps_its_final_period(tmp_path: Path) -> None:
+    path = tmp_path / "dc.txt"
+    sentence = "The teams work in Washington, D.C. every day."
+    path.write_text(sentence, encoding="utf-8")
+    dc = evidence(path, sentence)
+    given = reading(reply="Washington, D.C.", aligned=phrase(dc, "Washington, D.C"))
+    assert run("Where do the teams work?", given).answer == "Washington, D.C. [1]"
+
+
+def test_a_sentence_final_period_is_dropped(doc: Path) -> None:
+    given = reading(span(evidence(doc, CAMPUS), "Redmond, Washington."))
+    assert run("Where is the main campus?", given).answer == "Redmond, Washington [1]"
 
 
 # --- ungrounded ------------------------------------------------------------------
@@ -586,16 +461,3 @@ def test_type_mismatch_flags_numeric_questions_without_numbers(
     question: str, candidate: str, expected: bool
 ) -> None:
     assert type_mismatch(question, candidate) is expected
-
-
-def test_verify_keeps_the_final_period_of_an_abbreviation(tmp_path: Path) -> None:
-    path = tmp_path / "dc.txt"
-    sentence = "The teams work in Washington, D.C. every day."
-    path.write_text(sentence, encoding="utf-8")
-    verdict = run("Where do the teams work?", [evidence(path, sentence)], "Washington, D.C.")
-    assert verdict.answer == "Washington, D.C. [1]"
-
-
-def test_verify_strips_a_sentence_final_period(doc: Path) -> None:
-    verdict = run("Where is the main campus?", [evidence(doc, CAMPUS)], "Redmond, Washington.")
-    assert verdict.answer == "Redmond, Washington [1]"

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from qa.evaluate import is_correct
-from qa.extractive import ExtractiveReader
+from qa.span_reader import ExtractiveReader
 
 
 def paragraph_pairs(data: Path) -> list[tuple[dict, str]]:

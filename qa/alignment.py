@@ -1,0 +1,126 @@
+"""Aligning the LLM's answer phrase back to exact characters of an evidence sentence.
+
+The model rewrites what it copies: it changes case, drops or adds an article, writes
+"Oracle, Google Cloud, and SoftBank" for "Oracle, Google Cloud and SoftBank", an ASCII
+hyphen for a non-breaking one, or wraps the phrase in words of the question ("Microsoft
+wants a larger future stake"). Alignment compares words, not characters, so those
+differences do not matter, and returns the sentence's own text between the first and
+the last matched word: what is shown is always a slice of the file. Words of the answer
+that the sentence lacks are allowed only when they are the question's own words or
+function words; a name or number the evidence does not hold makes the phrase unaligned.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from qa.models import Evidence
+from qa.terms import STOPWORDS, stem
+
+_TOKEN = re.compile(r"[$€£¥%]|\w+(?:['’]\w+)*", re.UNICODE)
+_SKIPPED = frozenset({"a", "an", "the", "and", "&", "or"})  # may be dropped or added freely
+_POSSESSIVE = re.compile(r"['’]s$")
+MIN_SHARE = 0.6  # the share of the answer's own words a partial alignment must cover
+
+
+@dataclass(frozen=True)
+class Aligned:
+    """Where an answer phrase sits: ``evidence.text[start:end]``, and how much of the
+    phrase's content was found there (1.0: all of it)."""
+
+    evidence: Evidence
+    start: int
+    end: int
+    share: float
+
+    @property
+    def text(self) -> str:
+        return self.evidence.text[self.start : self.end]
+
+
+@dataclass(frozen=True)
+class _Token:
+    norm: str
+    start: int
+    end: int
+
+
+def _norm(word: str) -> str:
+    word = unicodedata.normalize("NFKC", word).casefold().replace("’", "'")
+    return _POSSESSIVE.sub("", word)
+
+
+def tokens(text: str) -> list[_Token]:
+    """The words of a text (and currency and percent signs), normalised, with offsets.
+    Punctuation and hyphens of any kind separate words and are otherwise ignored."""
+    return [_Token(_norm(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+
+
+def _content(seq: Sequence[_Token]) -> list[_Token]:
+    return [t for t in seq if t.norm not in _SKIPPED]
+
+
+def _exact(wanted: list[str], sentence: list[_Token]) -> tuple[int, int] | None:
+    """The first window of the sentence whose content words are exactly ``wanted``."""
+    content = _content(sentence)
+    n = len(wanted)
+    for i in range(len(content) - n + 1):
+        if [t.norm for t in content[i : i + n]] == wanted:
+            return content[i].start, content[i + n - 1].end
+    return None
+
+
+def _longest_run(wanted: list[str], sentence: list[_Token]) -> tuple[int, int, int, int]:
+    """The longest run of consecutive answer words found consecutively in the sentence:
+    (answer start, length, sentence start offset, sentence end offset)."""
+    content = _content(sentence)
+    best = (0, 0, 0, 0)
+    for i in range(len(wanted)):
+        for j in range(len(content)):
+            k = 0
+            while (
+                i + k < len(wanted)
+                and j + k < len(content)
+                and wanted[i + k] == content[j + k].norm
+            ):
+                k += 1
+            if k > best[1]:
+                best = (i, k, content[j].start, content[j + k - 1].end)
+    return best
+
+
+def _excusable(word: str, question_stems: set[str]) -> bool:
+    """A word the answer may add: a function word or one of the question's own."""
+    return word in STOPWORDS or word in _SKIPPED or stem(word) in question_stems
+
+
+def align(phrase: str, evidence: Sequence[Evidence], question: str = "") -> Aligned | None:
+    """The best place in the evidence for the phrase: an exact word match in the first
+    sentence that has one, else the longest partial match whose missing words are all
+    excusable (the question's words, function words) and which covers at least
+    MIN_SHARE of the phrase's words; None when the phrase is not in the evidence."""
+    wanted = [t.norm for t in _content(tokens(phrase))]
+    if not wanted:
+        return None
+    parsed = [(item, tokens(item.text)) for item in evidence]
+    for item, sentence in parsed:
+        if window := _exact(wanted, sentence):
+            return Aligned(item, window[0], window[1], 1.0)
+    asked = {stem(t.norm) for t in tokens(question)}
+    best: Aligned | None = None
+    for item, sentence in parsed:
+        at, length, start, end = _longest_run(wanted, sentence)
+        if not length:
+            continue
+        rest = wanted[:at] + wanted[at + length :]
+        share = length / len(wanted)
+        if share < MIN_SHARE or not all(_excusable(w, asked) for w in rest):
+            continue
+        if all(_excusable(w, asked) for w in wanted[at : at + length]):
+            continue  # only function or question words matched: nothing of an answer
+        if best is None or share > best.share:
+            best = Aligned(item, start, end, share)
+    return best

@@ -1,0 +1,128 @@
+"""The generator: the instruction-tuned LLM reads the evidence and answers in a phrase it
+copies from it, or says NOT FOUND. It only proposes; alignment and the verifier decide
+what is shown.
+
+The prompt (``prompts/answer.txt``) is written in ChatML, the packaged model's own
+template: system instructions, then the evidence, then the question, so the part that
+stays the same from one question to the next comes first and llama.cpp reuses it.
+A chat server is sent the same turns as messages (``qa.remote``).
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.language_models.llms import BaseLLM
+from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
+from langchain_core.prompts import PromptTemplate
+
+from qa.errors import ModelError
+from qa.models import Evidence
+
+STOP = ["<|im_end|>", "<|endoftext|>", "\n\n"]
+_NOT_FOUND = re.compile(r"^\W*not\s+found\b", re.IGNORECASE)
+_YES_NO = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
+_LABEL = re.compile(r"^\s*(answer|a)\s*:\s*", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Generated:
+    """What the model wrote, with the mean log-probability of its tokens (None when the
+    backend gives none)."""
+
+    text: str
+    logprob: float | None = None
+
+    @property
+    def phrase(self) -> str:
+        """The first line without a label, quotes or a final stop."""
+        line = _LABEL.sub("", self.text.strip().split("\n", 1)[0].strip())
+        previous = None
+        while line != previous:
+            previous = line
+            line = line.strip(" \"'“”‘’`*").rstrip(".,;:")
+        return line
+
+    @property
+    def declined(self) -> bool:
+        """The model said the text does not answer the question (or said nothing)."""
+        return not self.phrase or bool(_NOT_FOUND.match(self.phrase))
+
+    @property
+    def yes_no(self) -> str | None:
+        """ "Yes" or "No" when the answer starts with one, else None."""
+        found = _YES_NO.match(self.phrase)
+        return found.group(1).capitalize() if found else None
+
+
+class _LogprobRecorder(BaseCallbackHandler):
+    """Collects the log-probabilities that stream along with each token."""
+
+    def __init__(self) -> None:
+        self.logprobs: list[float] = []
+
+    def on_llm_new_token(
+        self,
+        token: str | list[str | dict[str, Any]],
+        *,
+        chunk: GenerationChunk | ChatGenerationChunk | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if chunk is not None and chunk.generation_info:
+            self.logprobs += chunk.generation_info.get("logprobs") or []
+
+
+def _mean(values: list[float]) -> float | None:
+    return statistics.fmean(values) if values else None
+
+
+def context_text(evidence: list[Evidence]) -> str:
+    """The evidence as the model reads it: sentences of one file run on, files apart."""
+    parts: list[str] = []
+    previous = ""
+    for item in evidence:
+        text = " ".join(item.text.split())
+        if parts and item.source == previous:
+            parts[-1] += " " + text
+        else:
+            parts.append(text)
+        previous = item.source
+    return "\n\n".join(parts)
+
+
+class Generator:
+    """Asks the LLM for an answer phrase from the evidence."""
+
+    def __init__(self, llm: BaseLLM, prompt_file: Path) -> None:
+        try:
+            self.prompt = PromptTemplate.from_file(prompt_file, encoding="utf-8")
+        except OSError as exc:
+            raise ModelError(f"cannot read prompt template {prompt_file}: {exc}") from exc
+        self.llm = llm
+
+    def render(self, question: str, evidence: list[Evidence]) -> str:
+        return self.prompt.format(
+            context=context_text(evidence), question=" ".join(question.split())
+        )
+
+    def answer(
+        self, question: str, evidence: list[Evidence], on_token: Callable[[str], None] | None = None
+    ) -> Generated:
+        """The model's answer from the evidence, streamed to on_token when given."""
+        prompt = self.render(question, evidence)
+        if on_token is None:
+            generation = self.llm.generate([prompt], stop=STOP).generations[0][0]
+            logprobs = (generation.generation_info or {}).get("logprobs") or []
+            return Generated(generation.text, _mean(logprobs))
+        recorder = _LogprobRecorder()
+        text = []
+        for piece in self.llm.stream(prompt, {"callbacks": [recorder]}, stop=STOP):
+            text.append(piece)
+            on_token(piece)
+        return Generated("".join(text), _mean(recorder.logprobs))
