@@ -15,9 +15,9 @@ from langchain_core.runnables import Runnable
 
 from qa import interop
 from qa.evaluate import EvalReport, EvalResult, evaluate, load_questions
+from qa.model_files import MODEL_NAME
 from qa.models import Answer, IndexReport, StoreInfo
 from qa.pipeline import Pipeline, TokenSink, store_for
-from qa.model_files import MODEL_NAME
 from qa.settings import Settings
 from qa.store import Progress, Warn
 

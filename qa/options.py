@@ -61,15 +61,15 @@ SHARED = (
         "llm_url",
         str,
         "OpenAI-compatible LLM server, e.g. http://127.0.0.1:8080/v1; key from "
-        "QA_LLM_API_KEY. [env: QA_LLM_URL; default: packaged Qwen2.5-Coder-1.5B-Instruct, in-process]",
+        "QA_LLM_API_KEY. [env: QA_LLM_URL; default: the packaged "
+        "Qwen2.5-Coder-1.5B-Instruct, in-process]",
     ),
     Shared("--llm-model", "llm_model", str, "Model name for the LLM server. [env: QA_LLM_MODEL]"),
     Shared(
         "--llm-api",
         "llm_api",
         str,
-        "chat (chat-tuned models) or completions (base models). "
-        "[env: QA_LLM_API; default: chat]",
+        "chat (chat-tuned models) or completions (base models). [env: QA_LLM_API; default: chat]",
     ),
     Shared(
         "--embed-url",

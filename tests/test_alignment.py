@@ -24,8 +24,9 @@ def evidence() -> list[Evidence]:
     at, items = 0, []
     for text in SENTENCES:
         items.append(
-            Evidence(source="doc.txt", start=at, end=at + len(text), line_start=1, line_end=1,
-                     text=text)
+            Evidence(
+                source="doc.txt", start=at, end=at + len(text), line_start=1, line_end=1, text=text
+            )
         )
         at += len(text) + 1
     return items

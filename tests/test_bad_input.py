@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -61,9 +62,12 @@ def test_bad_arguments(
 def test_odd_questions_are_answered_or_declined_not_errors(
     capsys: pytest.CaptureFixture[str], question: str
 ) -> None:
+    """Which of the two depends on the fitted abstention model; either is one answer line
+    with its sources, or the abstention line."""
     code, out, err = qa(capsys, "ask", question)
     assert code == 0, err
-    assert out == "I can't find that in the documents.\n"
+    answered = re.fullmatch(r"[^\n]+ \[1\]\n\n\[1\] seeds/[^\n]+\n    “[^\n]+”\n", out)
+    assert answered or out == "I can't find that in the documents.\n", out
 
 
 def test_unreadable_docs_folder(

@@ -112,7 +112,9 @@ def test_eval_on_the_public_seed_questions(workdir: Path) -> None:
         ("Is OpenAI allowed to build weapons?", "No [1]", "forbid weapons development"),
     ],
 )  # fmt: skip
-def test_a_new_users_first_questions_are_answered(question: str, expected: str, quoted: str) -> None:
+def test_a_new_users_first_questions_are_answered(
+    question: str, expected: str, quoted: str
+) -> None:
     """The questions a new user asked in the issue that brought the instruction-tuned model:
     each was declined before it."""
     answer = qa.ask(question)

@@ -103,12 +103,12 @@ def test_context_runs_sentences_of_a_file_on_and_keeps_files_apart() -> None:
 
 def test_render_fills_the_chatml_prompt_with_evidence_and_question() -> None:
     prompt = Generator(ScriptedLLM(), PROMPT).render("Where is   the\nmain campus?", EVIDENCE)
+    question = "Where is the main campus?"
     template = PROMPT.read_text(encoding="utf-8")
-    expected = template.replace("{context}", CONTEXT).replace("{question}", "Where is the main campus?")
-    assert prompt == expected
+    assert prompt == template.replace("{context}", CONTEXT).replace("{question}", question)
     assert prompt.startswith("<|im_start|>system\n")
-    assert f"<|im_start|>user\nText:\n{CONTEXT}\n\nQuestion: Where is the main campus?<|im_end|>" in prompt
-    assert prompt.endswith("<|im_start|>assistant\n")
+    user = f"<|im_start|>user\nText:\n{CONTEXT}\n\nQuestion: {question}<|im_end|>\n"
+    assert prompt.endswith(user + "<|im_start|>assistant\n")
 
 
 def test_a_missing_prompt_template_is_a_model_error(tmp_path: Path) -> None:

@@ -104,9 +104,8 @@ def test_read_shows_the_llm_its_context_and_aligns_its_phrase(passages: list[Pas
     assert [c.sentence.text for c in reading.candidates] == [CONTRACT, COUNTRIES]
     assert texts(reading) == [CONTRACT, CAMPUS, COUNTRIES]
     assert llm.prompts == [generator.render("Where is the campus?", reading.context)]
-    assert f"Text:\n{context_text(reading.context)}\n\nQuestion: Where is the campus?" in (
-        llm.prompts[0]
-    )
+    user = f"Text:\n{context_text(reading.context)}\n\nQuestion: Where is the campus?"
+    assert user in llm.prompts[0]
     assert reading.generated is not None and reading.generated.text == " redmond, washington."
     assert reading.aligned is not None
     assert reading.aligned.text == "Redmond, Washington"  # the file's own spelling

@@ -126,7 +126,9 @@ def confident(monkeypatch: pytest.MonkeyPatch) -> None:
 def span(sentence: Evidence, text: str, score: float = 8.0, no_answer: float = -4.0) -> Candidate:
     """The extractive reader's span for a phrase of the sentence."""
     at = sentence.text.index(text)
-    return Candidate(Found(0, at, at + len(text), text, score, no_answer), sentence, at, at + len(text))
+    return Candidate(
+        Found(0, at, at + len(text), text, score, no_answer), sentence, at, at + len(text)
+    )
 
 
 def phrase(sentence: Evidence, text: str, share: float = 1.0) -> Aligned:
