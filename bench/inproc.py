@@ -16,6 +16,7 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,19 @@ from typing import Any
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def warm_times(call: Callable[[str], object], questions: list[str], repeat: int) -> list[float]:
+    """Seconds for each call on each question, repeat times, after one call has loaded
+    everything."""
+    call(questions[0])
+    times = []
+    for _ in range(repeat):
+        for question in questions:
+            started = time.perf_counter()
+            call(question)
+            times.append(time.perf_counter() - started)
+    return times
 
 
 def warm(
@@ -61,14 +75,7 @@ def warm(
         "streamed": len(first_token_s),
     }
     if baseline:
-        recipe = pipeline.baseline()
-        recipe.ask(questions[0])
-        baseline_s = []
-        for _ in range(repeat):
-            for question in questions:
-                started = time.perf_counter()
-                recipe.ask(question)
-                baseline_s.append(time.perf_counter() - started)
+        baseline_s = warm_times(pipeline.baseline().ask, questions, repeat)
         result["baseline_p50_s"] = statistics.median(baseline_s)
         result["baseline_p95_s"] = percentile(baseline_s, 0.95)
     return result
@@ -86,13 +93,7 @@ def retrieval(store: Path, docs: Path, questions: list[str], repeat: int) -> dic
     from qa.settings import Settings
 
     retriever = Retriever(store_for(Settings(store=store, docs=[docs])), top_k=6)
-    retriever.passages(questions[0])
-    times = []
-    for _ in range(repeat):
-        for question in questions:
-            started = time.perf_counter()
-            retriever.passages(question)
-            times.append(time.perf_counter() - started)
+    times = warm_times(retriever.passages, questions, repeat)
     return {"p50_s": statistics.median(times), "p95_s": percentile(times, 0.95)}
 
 
