@@ -13,7 +13,7 @@ from functools import cached_property
 import numpy as np
 
 from qa.chunking import sentence_spans
-from qa.guard import screen
+from qa.guard import screen_chunk
 from qa.lexical import LexicalIndex
 from qa.models import Chunk, Evidence, Passage
 from qa.store import Store
@@ -89,8 +89,8 @@ class Retriever:
 
     def passages(self, question: str) -> list[Passage]:
         """The top chunks, best first (a small corpus: all of them, in document order), as
-        passages of their screened sentences (sentences that address the model instead
-        of stating facts are left out: qa.guard), each
+        passages of their screened sentences (a chunk with a sentence that addresses the
+        model instead of stating facts is left out: qa.guard), each
         sentence carrying its chunk's question-term coverage; ``score`` adds similarity."""
         terms = content_terms(question)
         seen: set[tuple[str, int]] = set()
@@ -100,7 +100,7 @@ class Retriever:
         for chunk in ranked:
             if whole is None and len(passages) == self.top_k:
                 break
-            spans = [s for s in map(screen, sentence_spans(chunk)) if s is not None]
+            spans = screen_chunk(sentence_spans(chunk))
             spans = [s for s in spans if (s.source, s.start) not in seen]
             if not spans:
                 continue
