@@ -22,6 +22,7 @@ the process answers with any ``{"warn": ...}`` and ``{"note": ...}`` lines, then
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 PACKAGE = Path(__file__).resolve().parent
 WARM_UP = "What are these documents about?"
 MAX_SOCKET_PATH = 104  # bytes: Linux allows 108 with the final NUL, macOS 104
+STOP_WAIT_S = 10  # a stopped process finishes its answer in flight, then exits
 Say = Callable[[str], None]
 
 
@@ -137,16 +139,25 @@ def start(settings: Settings) -> None:
 
 
 def stop_all() -> int:
-    """Stop every resident process of this user; how many there were."""
+    """Stop every resident process of this user, waiting until each has exited; how many
+    there were."""
+    from filelock import FileLock, Timeout
+
     folder = run_dir()
     if folder is None:
         return 0
     stopped = 0
     for path in folder.glob("*.sock"):
         try:
-            stopped += any("stopped" in m for m in _exchange(path, {"stop": True}))
+            if not any("stopped" in m for m in _exchange(path, {"stop": True})):
+                continue
         except (OSError, ValueError):
             path.unlink(missing_ok=True)  # its process is gone
+            continue
+        stopped += 1
+        # the process holds its lock until it ends, after removing its socket
+        with contextlib.suppress(Timeout), FileLock(str(path.with_suffix(".lock")), STOP_WAIT_S):
+            pass
     return stopped
 
 
