@@ -33,6 +33,7 @@ import os
 import platform
 import random
 import resource
+import runpy
 import shutil
 import socket
 import statistics
@@ -325,17 +326,13 @@ def chat_rss(work: Path, questions: list[str]) -> float:
 
 
 def machine() -> str:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
+    """The CPU with its vector features and qa's int8 kernels, cores, memory, OS. qa.cpu is
+    run as a file: importing the qa package would grow this process (see run())."""
+    cpu = runpy.run_path(str(Path(__file__).resolve().parent.parent / "qa" / "cpu.py"))
     memory = Path("/proc/meminfo").read_text().split("\n", 1)[0].split()[1]
     return (
-        f"{cpu}, {os.cpu_count()} cores, {int(memory) / 1024**2:.0f} GiB RAM, {platform.platform()}"
+        f"{cpu['describe']()}, {os.cpu_count()} cores, {int(memory) / 1024**2:.0f} GiB RAM, "
+        f"{platform.platform()}"
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from langchain_core.runnables import Runnable
 
 from qa import interop
+from qa.cpu import describe as describe_cpu
 from qa.evaluate import EvalReport, EvalResult, evaluate, load_questions
 from qa.model_files import MODEL_NAME
 from qa.models import Answer, IndexReport, StoreInfo
@@ -118,9 +119,10 @@ def evaluate_file(
     return evaluate(questions, runner.ask, on_result)
 
 
+_EXTRACTIVE = "extractive MiniLM-L6 (ONNX Runtime, int8 with 7-bit weights)"
 READERS = {
-    "combined": "the generator, checked against the extractive MiniLM-L6 (ONNX Runtime, int8)",
-    "extractive": "extractive MiniLM-L6 (ONNX Runtime, int8), alone",
+    "combined": f"the generator, checked against the {_EXTRACTIVE}",
+    "extractive": f"{_EXTRACTIVE}, alone",
     "llm": "the generator alone",
 }
 
@@ -138,6 +140,7 @@ def info(*, settings: Settings | None = None) -> StoreInfo:
         else f"{MODEL_NAME}, in-process (llama.cpp)"
     )
     facts.reader = READERS[settings.reader]
+    facts.cpu = describe_cpu()
     for package in PACKAGES:
         try:
             facts.versions[package] = version(package)

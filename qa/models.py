@@ -175,4 +175,5 @@ class StoreInfo(BaseModel):
     embedding_model: str = ""
     generator: str = ""
     reader: str = ""
+    cpu: str = ""
     versions: dict[str, str] = Field(default_factory=dict)

@@ -73,7 +73,7 @@ DAMAGE: dict[str, tuple[Callable[[Store], None], str]] = {
     ),
     "vectors of the model qa shipped before": (
         set_manifest("embedding_model", "all-MiniLM-L6-v2"),
-        "its vectors are by all-MiniLM-L6-v2, replaced by all-MiniLM-L6-v2 int8",
+        "its vectors are by all-MiniLM-L6-v2, replaced by all-MiniLM-L6-v2 int8, 7-bit weights",
     ),
     "newer store format": (set_manifest("version", 99), "another qa version"),
 }

@@ -75,9 +75,9 @@ def test_similar_sentences_are_closer_than_unrelated_ones() -> None:
 
 def test_the_onnx_file_lives_in_the_user_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", "/somewhere/cache")
-    assert onnx_path() == Path("/somewhere/cache/qa/all-MiniLM-L6-v2-int8.onnx")
+    assert onnx_path() == Path("/somewhere/cache/qa/all-MiniLM-L6-v2-int8-7bit.onnx")
     monkeypatch.delenv("XDG_CACHE_HOME")
-    assert onnx_path() == Path.home() / ".cache" / "qa" / "all-MiniLM-L6-v2-int8.onnx"
+    assert onnx_path() == Path.home() / ".cache" / "qa" / "all-MiniLM-L6-v2-int8-7bit.onnx"
 
 
 def test_a_missing_model_package_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -94,4 +94,30 @@ def test_embedding_leaves_no_telemetry_behind(tmp_path: Path) -> None:
     script = "from qa.embeddings import MiniLMEmbeddings; MiniLMEmbeddings().embed_query('hi')"
     env = {**os.environ, "XDG_CACHE_HOME": str(cache), "HOME": str(tmp_path)}
     subprocess.run([sys.executable, "-c", script], env=env, check=True)
-    assert sorted(p.name for p in cache.rglob("*")) == ["all-MiniLM-L6-v2-int8.onnx", "qa"]
+    assert sorted(p.name for p in cache.rglob("*")) == ["all-MiniLM-L6-v2-int8-7bit.onnx", "qa"]
+
+
+def int8_weight_peaks(model_file: Path) -> list[int]:
+    """The largest |weight| of each int8 matrix product in an ONNX file."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(model_file)
+    weights = {init.name: init for init in model.graph.initializer}
+    return [
+        int(np.abs(numpy_helper.to_array(weights[node.input[1]]).astype(np.int16)).max())
+        for node in model.graph.node
+        if node.op_type == "MatMulInteger" and node.input[1] in weights
+    ]
+
+
+@pytest.mark.parametrize("model", ["embedder", "reader"])
+def test_int8_weights_fit_in_7_bits_so_no_cpu_saturates(model: str) -> None:
+    """Without VNNI, ONNX Runtime sums pairs of u8 x s8 products into 16 bits: with
+    |weight| <= 64 a pair is at most 2 x 255 x 64 = 32,640 and cannot saturate, so
+    the numbers are the same on every x86-64 CPU."""
+    from qa.span_reader import MODEL_DIR
+
+    MiniLMEmbeddings().embed_query("make sure the export exists")
+    peaks = int8_weight_peaks(onnx_path() if model == "embedder" else MODEL_DIR / "reader.onnx")
+    assert peaks and max(peaks) <= 64, peaks

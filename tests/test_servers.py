@@ -274,8 +274,8 @@ def test_index_and_ask_through_the_embeddings_server(
     assert run(["ask", QUESTION]) == 1
     assert capsys.readouterr().err == (
         f"error: the index in {workdir / 'index'} was embedded with all-MiniLM-L6-v2 (server), "
-        "and this run embeds with all-MiniLM-L6-v2 int8: give the same --embed-url and "
-        "--embed-model, or re-embed it with qa index --rebuild\n"
+        "and this run embeds with all-MiniLM-L6-v2 int8, 7-bit weights: give the same "
+        "--embed-url and --embed-model, or re-embed it with qa index --rebuild\n"
     )
     assert run(["info", *flags]) == 0
     assert f"embedding  all-MiniLM-L6-v2 (server {embed_url})\n" in capsys.readouterr().out

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from qa.cli import run
+from qa.cpu import describe as describe_cpu
 from qa.settings import Settings
 
 
@@ -93,12 +94,14 @@ def test_info_before_and_after_indexing(workdir: Path, capsys: pytest.CaptureFix
     assert after[2:4] == ["index      up to date", "files      1"]
     chunks, vectors = after[4].split()[1], after[5].split()[1]
     assert int(chunks) > 1 and chunks == vectors
-    assert after[6] == "embedding  all-MiniLM-L6-v2 int8 (ONNX Runtime)"
+    assert after[6] == "embedding  all-MiniLM-L6-v2 int8, 7-bit weights (ONNX Runtime)"
     assert after[7] == "generator  Qwen2.5-Coder-1.5B-Instruct Q4_K_M, in-process (llama.cpp)"
     assert after[8] == (
-        "reader     the generator, checked against the extractive MiniLM-L6 (ONNX Runtime, int8)"
+        "reader     the generator, checked against the extractive MiniLM-L6 "
+        "(ONNX Runtime, int8 with 7-bit weights)"
     )
-    assert after[9].startswith("versions   qa 0.1.0, chromadb ")
+    assert after[9] == f"cpu        {describe_cpu()}"
+    assert after[10].startswith("versions   qa 0.1.0, chromadb ")
     (workdir / "seeds" / "extra.txt").write_text("Something new.\n", encoding="utf-8")
     assert run(["info", "--llm-url", "http://gpu:8000/v1", "--llm-model", "big"]) == 0
     shown = capsys.readouterr().out

@@ -140,10 +140,13 @@ def test_store_of_another_qa_version_or_shipped_model_is_rebuilt(workdir: Path) 
     store.update()
     for field, value, why in (
         ("version", 99, "built by another qa version (format 99)"),
-        (
-            "embedding_model",
-            "all-MiniLM-L6-v2",
-            "its vectors are by all-MiniLM-L6-v2, replaced by all-MiniLM-L6-v2 int8",
+        *(
+            (
+                "embedding_model",
+                old,
+                f"its vectors are by {old}, replaced by all-MiniLM-L6-v2 int8, 7-bit weights",
+            )
+            for old in ("all-MiniLM-L6-v2", "all-MiniLM-L6-v2 int8")
         ),
     ):
         raw = json.loads(store.manifest_path.read_text())
@@ -169,7 +172,7 @@ def test_vectors_of_another_embedding_model_are_never_mixed(workdir: Path) -> No
     store.manifest_path.write_text(json.dumps(raw))
     said = (
         f"the index in {store.root} was embedded with bge-large (server), and this run embeds "
-        "with all-MiniLM-L6-v2 int8: give the same --embed-url and --embed-model, "
+        "with all-MiniLM-L6-v2 int8, 7-bit weights: give the same --embed-url and --embed-model, "
         "or re-embed it with qa index --rebuild"
     )
     for attempt in (store.is_stale, store.update):
@@ -177,7 +180,9 @@ def test_vectors_of_another_embedding_model_are_never_mixed(workdir: Path) -> No
             attempt()
         assert str(caught.value) == said
     assert store.update(rebuild=True).added == 1
-    assert json.loads(store.manifest_path.read_text())["embedding_model"] == "all-MiniLM-L6-v2 int8"
+    assert json.loads(store.manifest_path.read_text())["embedding_model"] == (
+        "all-MiniLM-L6-v2 int8, 7-bit weights"
+    )
     assert not store.is_stale()
 
 
