@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import shutil
 import time
 from pathlib import Path
@@ -34,6 +33,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from qa import embeddings
+from qa.cpu import describe as describe_cpu
 from qa.cpu import vector_features
 from qa.embeddings import MiniLMEmbeddings, Weights, export_onnx
 from qa.evaluate import is_correct, load_questions, normalize_answer
@@ -205,7 +205,7 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     embedders, retriever = measure_embedders(args.work, args.data)
     results = {
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": describe_cpu(),
         "vector_features": vector_features(),
         "embedder": embedders,
         "reader": measure_readers(args.work, args.data, retriever, args.reader),
