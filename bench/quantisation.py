@@ -30,13 +30,14 @@ from typing import Any
 
 import numpy as np
 import onnx
+from inproc import recall  # bench/, run as a script
 from onnx import helper, numpy_helper
 
 from qa import embeddings
 from qa.cpu import describe as describe_cpu
 from qa.cpu import vector_features
 from qa.embeddings import MiniLMEmbeddings, Weights, export_onnx
-from qa.evaluate import is_correct, load_questions, normalize_answer
+from qa.evaluate import is_correct, load_questions
 from qa.indexing import update
 from qa.pipeline import store_for
 from qa.retriever import Retriever
@@ -122,7 +123,6 @@ def reader_variants(work: Path, source: Path) -> dict[str, Path]:
 
 def measure_embedders(work: Path, data: Path) -> tuple[dict[str, Any], Retriever]:
     """Each embedder's speed, cosines to fp32 and retrieval recall; the fp32 retriever."""
-    questions = [q for q in load_questions(data / "questions.jsonl") if q.answerable]
     results: dict[str, Any] = {}
     vectors: dict[str, np.ndarray] = {}
     retrievers = {}
@@ -140,20 +140,14 @@ def measure_embedders(work: Path, data: Path) -> tuple[dict[str, Any], Retriever
         started = time.perf_counter()
         vectors[weights] = np.array(embedder.embed_documents(texts))
         seconds = time.perf_counter() - started
-        retriever = Retriever(store, top_k=6)
-        found = {1: 0, 3: 0, 6: 0}
-        for question in questions:
-            passages = [normalize_answer(p.text) for p in retriever.passages(question.question)]
-            golds = [normalize_answer(g) for g in question.answers if normalize_answer(g)]
-            for k in found:
-                found[k] += any(g in t for g in golds for t in passages[:k])
+        found = recall(store.root, data / "corpus", data / "questions.jsonl")
         cosines = np.sum(vectors[weights] * vectors["fp32"], axis=1)
         results[weights] = {
             "chunks_per_s": round(len(texts) / seconds, 1),
             "cosine_to_fp32_min": round(float(cosines.min()), 4),
             "cosine_to_fp32_mean": round(float(cosines.mean()), 4),
-        } | {f"recall_at_{k}": round(n / len(questions), 4) for k, n in found.items()}
-        retrievers[weights] = retriever
+        } | {f"recall_at_{k}": round(found[f"at_{k}"], 4) for k in (1, 3, 6)}
+        retrievers[weights] = Retriever(store, top_k=6)
         print(weights, results[weights], flush=True)
     return results, retrievers["fp32"]
 

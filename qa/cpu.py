@@ -29,10 +29,14 @@ def _first_processor(cpuinfo: Path) -> dict[str, str]:
     return fields
 
 
+def _features(fields: dict[str, str]) -> list[str]:
+    flags = set(fields.get("flags", "").split())
+    return [feature for feature in FEATURES if feature in flags]
+
+
 def vector_features(cpuinfo: Path = CPUINFO) -> list[str]:
     """The FEATURES this CPU has, in FEATURES' order."""
-    flags = set(_first_processor(cpuinfo).get("flags", "").split())
-    return [feature for feature in FEATURES if feature in flags]
+    return _features(_first_processor(cpuinfo))
 
 
 def describe(cpuinfo: Path = CPUINFO) -> str:
@@ -40,7 +44,7 @@ def describe(cpuinfo: Path = CPUINFO) -> str:
     fields = _first_processor(cpuinfo)
     if not fields:
         return "CPU features unknown (no /proc/cpuinfo)"
-    features = vector_features(cpuinfo)
+    features = _features(fields)
     if {"avx512_vnni", "avx_vnni"} & set(features):
         kernels = "int8 products by VNNI"
     elif "avx2" in features:
