@@ -32,14 +32,14 @@ from qa.span_reader import MODEL_DIR
 FEATURES = {
     "llm": [
         "similarity", "coverage", "missing", "type_mismatch", "declined", "aligned", "from_llm",
-        "yes_no", "llm_logprob",
+        "yes_no", "llm_logprob", "llm_not_found",
     ],
     "extractive": [
         "reader_margin", "reader_score", "similarity", "coverage", "missing", "type_mismatch",
     ],
     "combined": [
         "reader_margin", "reader_score", "similarity", "coverage", "missing", "type_mismatch",
-        "declined", "aligned", "from_llm", "yes_no", "agree", "llm_logprob",
+        "declined", "aligned", "from_llm", "yes_no", "agree", "llm_logprob", "llm_not_found",
     ],
 }  # fmt: skip
 Meta = tuple[bool, bool, bool, float]  # answerable, has a candidate, right, F1

@@ -12,11 +12,16 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.llms import BaseLLM
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 
-Completion = tuple[str, list[float]]  # the text and its tokens' log-probabilities
+Alternatives = dict[str, float]  # the likeliest tokens at one position, and their log-probabilities
+# The text, its tokens' log-probabilities, and each token's alternatives (empty when
+# the backend gives none).
+Completion = tuple[str, list[float], list[Alternatives]]
+TOP_ALTERNATIVES = 10
 
 
 class CompletionLLM(BaseLLM):
-    """Greedy completions with log-probabilities; a subclass supplies the backend."""
+    """Greedy completions with log-probabilities and the likeliest alternatives to each
+    token (TOP_ALTERNATIVES of them); a subclass supplies the backend."""
 
     max_tokens: int
 
@@ -38,8 +43,9 @@ class CompletionLLM(BaseLLM):
         """Completions with each token's log-probability."""
         generations = []
         for prompt in prompts:
-            text, logprobs = self._complete(prompt, stop)
-            generations.append([Generation(text=text, generation_info={"logprobs": logprobs})])
+            text, logprobs, alternatives = self._complete(prompt, stop)
+            info = {"logprobs": logprobs, "alternatives": alternatives}
+            generations.append([Generation(text=text, generation_info=info)])
         return LLMResult(generations=generations)
 
     def _stream(
@@ -50,10 +56,11 @@ class CompletionLLM(BaseLLM):
         **kwargs: Any,
     ) -> Iterator[GenerationChunk]:
         streamed = False
-        for token, logprobs in self._tokens(prompt, stop):
+        for token, logprobs, alternatives in self._tokens(prompt, stop):
             if not token:
                 continue
-            chunk = GenerationChunk(text=token, generation_info={"logprobs": logprobs})
+            info = {"logprobs": logprobs, "alternatives": alternatives}
+            chunk = GenerationChunk(text=token, generation_info=info)
             if run_manager:
                 run_manager.on_llm_new_token(token, chunk=chunk)
             streamed = True

@@ -10,6 +10,7 @@ A chat server is sent the same turns as messages (``qa.remote``).
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from langchain_core.language_models.llms import BaseLLM
 from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
 from langchain_core.prompts import PromptTemplate
 
+from qa.completion import Alternatives
 from qa.errors import ModelError
 from qa.models import Evidence
 
@@ -33,11 +35,13 @@ _LABEL = re.compile(r"^\s*(answer|a)\s*:\s*", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class Generated:
-    """What the model wrote, with the mean log-probability of its tokens (None when the
-    backend gives none)."""
+    """What the model wrote, with the mean log-probability of its tokens and the
+    probability it gave to starting with NOT FOUND (each None when the backend gives
+    none)."""
 
     text: str
     logprob: float | None = None
+    not_found: float | None = None
 
     @property
     def phrase(self) -> str:
@@ -66,6 +70,7 @@ class _LogprobRecorder(BaseCallbackHandler):
 
     def __init__(self) -> None:
         self.logprobs: list[float] = []
+        self.alternatives: list[Alternatives] = []
 
     def on_llm_new_token(
         self,
@@ -76,10 +81,25 @@ class _LogprobRecorder(BaseCallbackHandler):
     ) -> None:
         if chunk is not None and chunk.generation_info:
             self.logprobs += chunk.generation_info.get("logprobs") or []
+            self.alternatives += chunk.generation_info.get("alternatives") or []
 
 
 def _mean(values: list[float]) -> float | None:
     return statistics.fmean(values) if values else None
+
+
+def not_found_probability(alternatives: list[Alternatives]) -> float | None:
+    """How likely the model found it to start with NOT FOUND: the first token's
+    alternatives that begin it ("NOT", "Not", " not"; not "No", a yes/no answer).
+    An answer the model nearly declined is weaker than one it never doubted."""
+    if not alternatives or not alternatives[0]:
+        return None
+    starts = [
+        logprob
+        for token, logprob in alternatives[0].items()
+        if len(token.strip()) >= 3 and "NOT FOUND".startswith(token.strip().upper())
+    ]
+    return min(1.0, sum(math.exp(logprob) for logprob in starts))
 
 
 def context_text(evidence: list[Evidence]) -> str:
@@ -118,11 +138,17 @@ class Generator:
         prompt = self.render(question, evidence)
         if on_token is None:
             generation = self.llm.generate([prompt], stop=STOP).generations[0][0]
-            logprobs = (generation.generation_info or {}).get("logprobs") or []
-            return Generated(generation.text, _mean(logprobs))
+            info = generation.generation_info or {}
+            return Generated(
+                generation.text,
+                _mean(info.get("logprobs") or []),
+                not_found_probability(info.get("alternatives") or []),
+            )
         recorder = _LogprobRecorder()
         text = []
         for piece in self.llm.stream(prompt, {"callbacks": [recorder]}, stop=STOP):
             text.append(piece)
             on_token(piece)
-        return Generated("".join(text), _mean(recorder.logprobs))
+        return Generated(
+            "".join(text), _mean(recorder.logprobs), not_found_probability(recorder.alternatives)
+        )

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
-from qa.completion import Completion, CompletionLLM
+from qa.completion import TOP_ALTERNATIVES, Alternatives, Completion, CompletionLLM
 from qa.errors import ModelError
 from qa.model_files import model_path
 
@@ -97,7 +97,7 @@ class LlamaCppLLM(CompletionLLM):
             "temperature": 0.0,
             "stop": stop or [],
             "stream": stream,
-            "n_probs": 1,
+            "n_probs": TOP_ALTERNATIVES,
         }
         return request
 
@@ -106,7 +106,7 @@ class LlamaCppLLM(CompletionLLM):
 
     def _complete(self, prompt: str, stop: list[str] | None) -> Completion:
         result = self._backend().handle_completions(self._request(prompt, stop, False))
-        return _text(result), _logprobs(result)
+        return _text(result), *_logprobs(result)
 
     def _tokens(self, prompt: str, stop: list[str] | None) -> Iterator[Completion]:
         """llama.cpp calls back from its own thread; a queue hands the pieces over."""
@@ -127,7 +127,7 @@ class LlamaCppLLM(CompletionLLM):
         while (item := pieces.get()) is not None:
             if isinstance(item, Exception):
                 raise ModelError(f"generation failed: {item}") from item
-            yield _text(item), _logprobs(item)
+            yield _text(item), *_logprobs(item)
 
 
 def _text(result: Any) -> str:
@@ -139,8 +139,18 @@ def _text(result: Any) -> str:
         raise ModelError(f"malformed reply from the model: {result!r:.200}") from exc
 
 
-def _logprobs(result: Any) -> list[float]:
+def _logprobs(result: Any) -> tuple[list[float], list[Alternatives]]:
+    """Each token's log-probability and its alternatives (llama.cpp's ``top_logprobs``)."""
     try:
-        return [float(t["logprob"]) for t in result["choices"][0]["logprobs"]["content"]]
-    except (KeyError, IndexError, TypeError):
-        return []
+        content = result["choices"][0]["logprobs"]["content"]
+        logprobs = [float(t["logprob"]) for t in content]
+    except (KeyError, IndexError, TypeError, ValueError):
+        return [], []
+    try:
+        alternatives = [
+            {str(a["token"]): float(a["logprob"]) for a in t.get("top_logprobs") or []}
+            for t in content
+        ]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        alternatives = []
+    return logprobs, alternatives

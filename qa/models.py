@@ -87,6 +87,7 @@ class Signals(BaseModel):
     yes_no: bool = False  # the answer is the LLM's yes or no
     agree: bool = False  # the answer and the reader's best span name the same thing
     llm_logprob: float | None = None  # None: the LLM gave no log-probabilities
+    llm_not_found: float | None = None  # the LLM's probability of starting NOT FOUND
     reader_score: float = 0.0
     reader_margin: float = 0.0
     confidence: float = 0.0

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import PrivateAttr, SecretStr
 
-from qa.completion import Completion, CompletionLLM
+from qa.completion import Alternatives, Completion, CompletionLLM
 from qa.errors import ModelError
 
 if TYPE_CHECKING:
@@ -39,6 +39,9 @@ def chat_messages(prompt: str) -> list[dict[str, str]]:
     if turns and turns[-1] == ("assistant", ""):
         turns.pop()
     return [{"role": r, "content": t} for r, t in turns] or [{"role": "user", "content": prompt}]
+
+
+SERVER_ALTERNATIVES = 5  # the OpenAI completions API allows at most 5
 
 
 class ServerLLM(CompletionLLM):
@@ -72,9 +75,11 @@ class ServerLLM(CompletionLLM):
             "temperature": 0.0,
         }
         if self.api == "chat":
-            request.update(messages=chat_messages(prompt), logprobs=True)
+            request.update(
+                messages=chat_messages(prompt), logprobs=True, top_logprobs=SERVER_ALTERNATIVES
+            )
         else:
-            request.update(prompt=prompt, logprobs=1)
+            request.update(prompt=prompt, logprobs=SERVER_ALTERNATIVES)
         if stop:
             request["stop"] = stop[:4]  # the OpenAI API takes at most four
         return request
@@ -115,7 +120,8 @@ class ServerLLM(CompletionLLM):
                     token = (choice.delta.content if choice.delta else None) or ""
                 else:
                     token = choice.text or ""
-                yield token, _token_logprobs(choice.logprobs) if token else []
+                if token:
+                    yield token, *_token_logprobs(choice.logprobs)
         except (openai.OpenAIError, AttributeError, TypeError, ValueError) as exc:
             raise self._error(exc) from exc
 
@@ -153,7 +159,7 @@ def server_error(
     return ModelError(why)
 
 
-def _choice(reply: Any, where: str, api: str) -> tuple[str, list[float]]:
+def _choice(reply: Any, where: str, api: str) -> Completion:
     """The first choice's text and token log-probabilities, or ModelError."""
     try:
         choice = reply.choices[0]
@@ -164,22 +170,36 @@ def _choice(reply: Any, where: str, api: str) -> tuple[str, list[float]]:
         raise ModelError(
             f"the LLM server at {where} sent a malformed response ({exc})".splitlines()[0]
         ) from exc
-    return text, _token_logprobs(choice.logprobs)
+    return text, *_token_logprobs(choice.logprobs)
 
 
-def _token_logprobs(logprobs: Any) -> list[float]:
-    """Per-token log-probabilities, in the chat shape (``content``), the completions
-    shape (``token_logprobs``), or llama.cpp's completions shape (``content`` again);
-    none when the server sends none."""
+def _token_logprobs(logprobs: Any) -> tuple[list[float], list[Alternatives]]:
+    """Per-token log-probabilities and alternatives, in the chat shape (``content``
+    with ``top_logprobs``), the completions shape (``token_logprobs`` and
+    ``top_logprobs``), or llama.cpp's completions shape (``content`` again); none when
+    the server sends none."""
     if logprobs is None:
-        return []
+        return [], []
     try:
         if getattr(logprobs, "token_logprobs", None):
-            return [float(v) for v in logprobs.token_logprobs if v is not None]
+            values = [float(v) for v in logprobs.token_logprobs if v is not None]
+            tops = getattr(logprobs, "top_logprobs", None) or []
+            return values, [{str(k): float(v) for k, v in (t or {}).items()} for t in tops]
         content = getattr(logprobs, "content", None) or []
-        return [float(t["logprob"] if isinstance(t, dict) else t.logprob) for t in content]
+        return [float(_field(t, "logprob")) for t in content], [
+            {
+                str(_field(a, "token")): float(_field(a, "logprob"))
+                for a in _field(t, "top_logprobs") or []
+            }
+            for t in content
+        ]
     except (AttributeError, KeyError, TypeError, ValueError):
-        return []
+        return [], []
+
+
+def _field(item: Any, name: str) -> Any:
+    """A field of a reply object the client parsed, or of a plain dict it left as is."""
+    return item[name] if isinstance(item, dict) else getattr(item, name, None)
 
 
 def _message(exc: Any) -> str:

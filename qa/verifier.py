@@ -109,6 +109,7 @@ def choose(question: str, reading: Reading) -> tuple[Choice | None, Signals]:
         declined=generated is None or generated.declined,
         aligned=aligned.share if aligned else 0.0,
         llm_logprob=generated.logprob if generated else None,
+        llm_not_found=generated.not_found if generated else None,
         reader_score=best.found.score if best else 0.0,
         reader_margin=best.found.margin if best else NO_SPAN_MARGIN,
     )

@@ -49,9 +49,9 @@ class TokenLLM(CompletionLLM):
 
     def _complete(self, prompt: str, stop: list[str] | None) -> Completion:
         self.prompts.append(prompt)
-        return "".join(t for t, _ in self.tokens), [p for _, p in self.tokens]
+        return "".join(t for t, _ in self.tokens), [p for _, p in self.tokens], []
 
     def _tokens(self, prompt: str, stop: list[str] | None) -> Iterator[Completion]:
         self.prompts.append(prompt)
         for token, logprob in self.tokens:
-            yield token, [logprob]
+            yield token, [logprob], []

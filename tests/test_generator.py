@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
 
 from qa.errors import ModelError
-from qa.generator import STOP, Generated, Generator, context_text
+from qa.generator import STOP, Generated, Generator, context_text, not_found_probability
 from qa.models import Evidence
 from tests.fakes import ScriptedLLM, TokenLLM
 
@@ -151,3 +152,24 @@ def test_a_model_that_stops_at_once_has_declined() -> None:
     assert "".join(tokens) == ""
     assert generated == Generated("", None)
     assert generated.declined
+
+
+@pytest.mark.parametrize(
+    ("first", "expected"),
+    [
+        ({"NOT": math.log(0.3), "$": math.log(0.6)}, 0.3),
+        ({"Not": math.log(0.1), " not": math.log(0.05), "$": math.log(0.8)}, 0.15),
+        ({"No": math.log(0.7), "Yes": math.log(0.3)}, 0.0),  # a yes/no answer, not a decline
+        ({"N": math.log(0.2), "$": math.log(0.7)}, 0.0),  # too short to tell
+        ({}, None),
+    ],
+)
+def test_not_found_probability_sums_the_first_tokens_that_begin_it(
+    first: dict[str, float], expected: float | None
+) -> None:
+    found = not_found_probability([first, {"NOT": 0.0}])
+    assert found == (None if expected is None else pytest.approx(expected))
+
+
+def test_a_backend_without_alternatives_leaves_it_unmeasured() -> None:
+    assert not_found_probability([]) is None

@@ -32,7 +32,9 @@ class Backend:
 
 
 def piece(text: str, logprob: float = -0.5) -> dict[str, Any]:
-    return {"choices": [{"text": text, "logprobs": {"content": [{"logprob": logprob}]}}]}
+    top = [{"token": text, "logprob": logprob}, {"token": "NOT", "logprob": -2.0}]
+    content = [{"logprob": logprob, "top_logprobs": top}]
+    return {"choices": [{"text": text, "logprobs": {"content": content}}]}
 
 
 def llm_over(monkeypatch: pytest.MonkeyPatch, pieces: list[dict[str, Any]]) -> LlamaCppLLM:
@@ -46,7 +48,11 @@ def test_a_completion_is_greedy_with_the_stop_sequences_and_log_probabilities(
 ) -> None:
     llm = llm_over(monkeypatch, [piece(" $200 million", -0.25)])
     generation = llm.generate(["prompt"], stop=STOP).generations[0][0]
-    assert (generation.text, generation.generation_info) == (" $200 million", {"logprobs": [-0.25]})
+    assert generation.text == " $200 million"
+    assert generation.generation_info == {
+        "logprobs": [-0.25],
+        "alternatives": [{" $200 million": -0.25, "NOT": -2.0}],
+    }
     [request] = llm._backend().requests
     assert request == {
         "prompt": "prompt",
@@ -54,7 +60,7 @@ def test_a_completion_is_greedy_with_the_stop_sequences_and_log_probabilities(
         "temperature": 0.0,
         "stop": STOP,
         "stream": False,
-        "n_probs": 1,
+        "n_probs": 10,
     }
 
 

@@ -37,7 +37,19 @@ def reply(text: str) -> dict[str, Any]:
                 "index": 0,
                 "finish_reason": "stop",
                 "message": {"role": "assistant", "content": text},
-                "logprobs": {"content": [{"token": text, "logprob": -0.25, "bytes": None}]},
+                "logprobs": {
+                    "content": [
+                        {
+                            "token": text,
+                            "logprob": -0.25,
+                            "bytes": None,
+                            "top_logprobs": [
+                                {"token": text, "logprob": -0.25, "bytes": None},
+                                {"token": "NOT", "logprob": -1.5, "bytes": None},
+                            ],
+                        }
+                    ]
+                },
             }
         ],
     }
@@ -104,7 +116,10 @@ def test_answer_with_logprobs_and_key(server: tuple[str, Script]) -> None:
     result = llm(url).generate(["Question?"], stop=["\n"])
     generation = result.generations[0][0]
     assert generation.text == "$200 million"
-    assert generation.generation_info == {"logprobs": [-0.25]}
+    assert generation.generation_info == {
+        "logprobs": [-0.25],
+        "alternatives": [{"$200 million": -0.25, "NOT": -1.5}],
+    }
     assert script.headers[0]["authorization"] == f"Bearer {KEY}"
     sent = script.requests[0]
     assert sent["messages"] == [{"role": "user", "content": "Question?"}]
@@ -114,6 +129,7 @@ def test_answer_with_logprobs_and_key(server: tuple[str, Script]) -> None:
         ["\n"],
         True,
     )
+    assert sent["top_logprobs"] == 5
 
 
 def test_connection_refused() -> None:
