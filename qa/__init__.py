@@ -17,17 +17,37 @@ from qa.errors import (
     StoreDamaged,
     StoreError,
 )
-from qa.models import Answer, Citation, IndexReport, StoreInfo, Timings
+from qa.models import Answer, Citation, IndexReport, StoreInfo, Timings, Turn
 from qa.settings import Settings
 
 if TYPE_CHECKING:
-    from qa.api import as_chain, as_retriever, ask, configure, evaluate_file, index, info
+    from qa.api import (
+        as_chain,
+        as_retriever,
+        ask,
+        configure,
+        conversation,
+        evaluate_file,
+        index,
+        info,
+    )
+    from qa.followup import Conversation
 
-_API = ("as_chain", "as_retriever", "ask", "configure", "evaluate_file", "index", "info")
+_API = (
+    "as_chain",
+    "as_retriever",
+    "ask",
+    "configure",
+    "conversation",
+    "evaluate_file",
+    "index",
+    "info",
+)
 
 __all__ = [
     "Answer",
     "Citation",
+    "Conversation",
     "DocsError",
     "EmbedderMismatch",
     "EvalFileError",
@@ -40,10 +60,12 @@ __all__ = [
     "StoreError",
     "StoreInfo",
     "Timings",
+    "Turn",
     "as_chain",
     "as_retriever",
     "ask",
     "configure",
+    "conversation",
     "evaluate_file",
     "index",
     "info",
@@ -53,4 +75,6 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     if name in _API:
         return getattr(import_module("qa.api"), name)
+    if name == "Conversation":
+        return import_module("qa.followup").Conversation
     raise AttributeError(f"module 'qa' has no attribute {name!r}")

@@ -16,8 +16,9 @@ from langchain_core.runnables import Runnable
 from qa import interop
 from qa.cpu import describe as describe_cpu
 from qa.evaluate import EvalReport, EvalResult, evaluate, load_questions
+from qa.followup import Conversation
 from qa.model_files import MODEL_NAME
-from qa.models import Answer, IndexReport, StoreInfo
+from qa.models import Answer, IndexReport, StoreInfo, Turn
 from qa.pipeline import Pipeline, TokenSink, store_for
 from qa.settings import Settings
 from qa.store import Progress, Warn
@@ -84,10 +85,23 @@ def ask(
     settings: Settings | None = None,
     on_token: TokenSink | None = None,
     warn: Warn | None = None,
+    history: Sequence[Turn] = (),
 ) -> Answer:
-    """Answer a question from the documents, with checked citations or an abstention."""
+    """Answer a question from the documents, with checked citations or an abstention;
+    with a history (earlier turns, oldest first), as a follow-up to it."""
     settings = settings or configure(docs, store)
-    return pipeline(settings).ask(question, on_token=on_token, warn=warn)
+    return pipeline(settings).ask(question, on_token=on_token, warn=warn, history=history)
+
+
+def conversation(
+    docs: Sequence[str | Path] | str | Path | None = None,
+    store: str | Path | None = None,
+    *,
+    settings: Settings | None = None,
+) -> Conversation:
+    """A conversation about the documents: its ``ask`` reads each question in the light
+    of the turns before it, as ``qa chat`` does."""
+    return Conversation(pipeline(settings or configure(docs, store)))
 
 
 def index(
@@ -116,7 +130,7 @@ def evaluate_file(
     questions = load_questions(path)[:limit]
     runner = pipeline(settings or configure())
     runner.refresh(warn)
-    return evaluate(questions, runner.ask, on_result)
+    return evaluate(questions, lambda q, turns: runner.ask(q, history=turns), on_result)
 
 
 _EXTRACTIVE = "extractive MiniLM-L6 (ONNX Runtime, int8 with 7-bit weights)"
@@ -166,6 +180,7 @@ def as_chain(
     store: str | Path | None = None,
     *,
     settings: Settings | None = None,
-) -> Runnable[str, Answer]:
-    """A LangChain runnable from a question to its checked ``Answer``, as ``ask`` gives."""
+) -> Runnable[str | dict[str, Any], Answer]:
+    """A LangChain runnable from a question to its checked ``Answer``, as ``ask`` gives;
+    ``{"question": ..., "chat_history": [...]}`` asks a follow-up."""
     return interop.chain_for(pipeline(settings or configure(docs, store)))

@@ -1,5 +1,6 @@
-"""``qa chat``: questions one after another; answers stream as they are written, and
-/sources, /docs, /help and /quit work between them."""
+"""``qa chat``: a conversation. Answers stream as they are written; a follow-up ("Who
+awarded it?") is answered as the question it stands for, shown dimmed above the
+answer; /new, /sources, /docs, /help and /quit work between questions."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from qa.display import (
     warn,
 )
 from qa.errors import QAError
+from qa.followup import Conversation
 from qa.options import say_error
 
 if TYPE_CHECKING:
@@ -29,7 +31,9 @@ if TYPE_CHECKING:
     from qa.models import Answer
     from qa.pipeline import Pipeline
 
-CHAT_HELP = """Ask a question and press Enter (arrow keys recall earlier questions). Commands:
+CHAT_HELP = """Ask a question and press Enter (arrow keys recall earlier questions). Follow-ups
+such as "Who awarded it?" are read in the light of the last few questions. Commands:
+  /new       start a new conversation (later questions stand alone)
   /sources   show the full quotes behind the last answer
   /docs      list the documents and their chunks
   /help      this text
@@ -73,14 +77,19 @@ def run_chat(runner: Pipeline, debug: bool) -> None:
     """The chat loop; an error in one answer is said and the chat goes on."""
     out.print("Ask about your documents. /help for commands, Ctrl-D to leave.")
     prompt = Prompt()
+    conversation = Conversation(runner)
     last: Answer | None = None
     while (line := prompt.read()) is not None:
         line = line.strip()
         if line in ("/quit", "/exit"):
             break
-        if line.startswith("/"):
+        if line == "/new":
+            conversation.clear()
+            last = None
+            out.print("New conversation.")
+        elif line.startswith("/"):
             command(line, runner, last)
-        elif line and (answer := stream_answer(runner, line, debug)) is not None:
+        elif line and (answer := stream_answer(conversation, line, debug)) is not None:
             last = answer
 
 
@@ -107,9 +116,10 @@ def show_docs(runner: Pipeline) -> None:
     out.print(f"{len(files)} documents, {total} chunks")
 
 
-def stream_answer(runner: Pipeline, question: str, debug: bool) -> Answer | None:
-    """Answer one question, showing the draft as it is written (dim, then replaced by
-    the checked answer); None when the pipeline failed."""
+def stream_answer(conversation: Conversation, question: str, debug: bool) -> Answer | None:
+    """Answer one question of the conversation, showing the draft as it is written (dim,
+    then replaced by the checked answer, below the question searched when it was a
+    follow-up); None when the pipeline failed."""
     from rich.live import Live
     from rich.text import Text
 
@@ -121,10 +131,12 @@ def stream_answer(runner: Pipeline, question: str, debug: bool) -> Answer | None
             live.refresh()
 
         try:
-            answer = runner.ask(question, on_token=stream, warn=warn)
+            answer = conversation.ask(question, on_token=stream, warn=warn)
         except QAError as exc:
             say_error(exc, debug)
             return None
+    if answer.standalone:
+        out.print(Text(f"searched: {visible(answer.standalone)}", style="dim"))
     if out.is_terminal:
         out.print(answer_markdown(answer))
     else:

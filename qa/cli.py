@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -38,8 +38,7 @@ from qa.options import Given, RunState, debugging, with_settings
 from qa.settings import Settings
 
 if TYPE_CHECKING:
-    from qa.evaluate import EvalQuestion, EvalReport, EvalResult
-    from qa.models import Answer
+    from qa.evaluate import Ask, EvalQuestion, EvalReport, EvalResult
     from qa.pipeline import Pipeline
 
 app = typer.Typer(
@@ -169,7 +168,9 @@ def eval_command(
     settings = given.settings()
     questions = load_questions(file)[:limit]
     runner = prepared(settings)
-    recipes = [("qa", runner.ask)] + ([("baseline", runner.baseline().ask)] if baseline else [])
+    recipes: list[tuple[str, Ask]] = [("qa", lambda q, turns: runner.ask(q, history=turns))]
+    if baseline:  # the tutorial recipe has no memory: a follow-up is asked as it is
+        recipes.append(("baseline", lambda q, _: runner.baseline().ask(q)))
     report, *others = scored(questions, recipes)
     report.baseline = others[0] if others else None
     out.print(summary_table(report.summary, report.baseline.summary if report.baseline else None))
@@ -182,9 +183,7 @@ def eval_command(
         write(html_file, render_html(report, file.name), "HTML report")
 
 
-def scored(
-    questions: list[EvalQuestion], recipes: Sequence[tuple[str, Callable[[str], Answer]]]
-) -> list[EvalReport]:
+def scored(questions: list[EvalQuestion], recipes: Sequence[tuple[str, Ask]]) -> list[EvalReport]:
     """Each recipe's report, with a progress bar per recipe that counts right answers."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 

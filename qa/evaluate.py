@@ -4,20 +4,17 @@ compare across tools."""
 from __future__ import annotations
 
 import json
-import re
 import statistics
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError, field_validator
 
 from qa import documents
 from qa.errors import EvalFileError, QuestionError
-from qa.models import Answer, Citation, Signals
+from qa.models import Answer, Citation, Signals, Turn, answer_text
 from qa.terms import normalize_answer, token_f1
 from qa.verifier import MAX_ANSWER_WORDS, ungrounded
-
-_MARKER = re.compile(r"\s*\[\d+\]")
 
 
 class EvalQuestion(BaseModel):
@@ -27,6 +24,7 @@ class EvalQuestion(BaseModel):
     question: str
     answers: list[str] = []
     answerable: bool | None = None
+    history: list[str] = []  # earlier questions of the conversation, asked first
 
     @field_validator("id", mode="before")
     @classmethod
@@ -53,6 +51,7 @@ class EvalResult(BaseModel):
     ungrounded: list[str] = []
     reason: str = ""
     signals: Signals | None = None
+    standalone: str = ""  # the question as searched, when qa rewrote a follow-up
 
 
 class EvalSummary(BaseModel):
@@ -108,11 +107,6 @@ def load_questions(path: Path) -> list[EvalQuestion]:
     return questions
 
 
-def answer_text(answer: str) -> str:
-    """The answer without its [n] citation markers."""
-    return _MARKER.sub("", answer).strip()
-
-
 def is_correct(answer: str, golds: Iterable[str], max_words: int | None = MAX_ANSWER_WORDS) -> bool:
     """Whether the normalised answer contains a normalised gold answer."""
     text = answer_text(answer)
@@ -144,6 +138,7 @@ def score(item: EvalQuestion, answer: Answer) -> EvalResult:
         latency_s=round(answer.timings.total_s, 4),
         reason=answer.reason,
         signals=answer.signals,
+        standalone=answer.standalone,
     )
     if not answer.abstained:
         result.ungrounded = ungrounded(
@@ -196,16 +191,23 @@ def summarise(results: list[EvalResult], questions: list[EvalQuestion]) -> EvalS
     )
 
 
+Ask = Callable[[str, Sequence[Turn]], Answer]  # a question and the turns before it
+
+
 def evaluate(
     questions: list[EvalQuestion],
-    ask: Callable[[str], Answer],
+    ask: Ask,
     on_result: Callable[[EvalResult], None] | None = None,
 ) -> EvalReport:
-    """Ask every question and score the answers."""
+    """Ask every question and score the answers; a question with a history is asked
+    after its earlier questions, in one conversation (they are not scored)."""
     results = []
     for item in questions:
         try:
-            answer = ask(item.question)
+            turns: list[Turn] = []
+            for earlier in item.history:
+                turns.append(Turn.after(ask(earlier, turns)))
+            answer = ask(item.question, turns)
         except QuestionError as exc:
             answer = Answer(question=item.question, answer="", abstained=True, reason=str(exc))
         result = score(item, answer)

@@ -1,18 +1,23 @@
 """qa inside other LangChain code: the store as a ``BaseRetriever``, and the whole
-pipeline (retrieve, read, verify) as a runnable from a question to an ``Answer``."""
+pipeline (retrieve, read, verify) as a runnable from a question to an ``Answer``; the
+runnable also takes ``{"question": ..., "chat_history": [...]}``, a history of
+LangChain messages or ``Turn``s, and answers the question as a follow-up."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from qa import documents
-from qa.models import Answer, Chunk
+from qa.errors import QuestionError
+from qa.models import Answer, Chunk, Turn, answer_text
 from qa.pipeline import Pipeline
 
 
@@ -57,6 +62,30 @@ def retriever_for(pipeline: Pipeline, k: int | None = None) -> QARetriever:
     return QARetriever(pipeline=pipeline, k=k or pipeline.settings.top_k)
 
 
-def chain_for(pipeline: Pipeline) -> Runnable[str, Answer]:
+def chain_for(pipeline: Pipeline) -> Runnable[str | dict[str, Any], Answer]:
     """Question in, checked ``Answer`` out: the same path as ``qa.ask``."""
-    return RunnableLambda(pipeline.ask, name="qa")
+
+    def answer(asked: str | dict[str, Any]) -> Answer:
+        if isinstance(asked, str):
+            return pipeline.ask(asked)
+        if not isinstance(asked.get("question"), str):
+            raise QuestionError(
+                'the chain takes a question, or {"question": ..., "chat_history": [...]}'
+            )
+        return pipeline.ask(asked["question"], history=turns(asked.get("chat_history") or []))
+
+    return RunnableLambda(answer, name="qa")
+
+
+def turns(history: Sequence[BaseMessage | Turn]) -> list[Turn]:
+    """Earlier turns from a chat history: each human message opens a turn and the AI
+    message after it is that turn's answer."""
+    found: list[Turn] = []
+    for item in history:
+        if isinstance(item, Turn):
+            found.append(item)
+        elif isinstance(item, HumanMessage):
+            found.append(Turn(question=item.text))
+        elif isinstance(item, AIMessage) and found and not found[-1].answer:
+            found[-1].answer = answer_text(item.text)
+    return found

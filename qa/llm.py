@@ -15,6 +15,9 @@ from qa.errors import ModelError
 from qa.model_files import model_path
 
 CONTEXT_TOKENS = 2048  # a corpus read whole (under 6 kB: about 1,500 tokens) and the answer fit
+# Two slots, each with its own cached prompt: answers in the first, follow-up rewrites
+# in the second (``qa.followup``), so neither evicts the other's prefix.
+ANSWER_SLOT, REWRITE_SLOT = 0, 1
 
 
 def _params(path: str, threads: int) -> Any:
@@ -24,8 +27,8 @@ def _params(path: str, threads: int) -> Any:
         raise ModelError("llama.cpp runtime missing: pip install xllamacpp") from exc
     params = xllamacpp.CommonParams()
     params.model.path = path
-    params.n_ctx = CONTEXT_TOKENS
-    params.n_parallel = 1
+    params.n_parallel = 2
+    params.n_ctx = CONTEXT_TOKENS * params.n_parallel  # shared out: CONTEXT_TOKENS a slot
     params.verbosity = -1
     params.warmup = False
     params.fit_params = False  # a trial load to size the context: doubles load time (1.3 s)
@@ -85,6 +88,7 @@ class LlamaCppLLM(CompletionLLM):
 
     model: str = ""  # the packaged model unless a GGUF path is given
     threads: int
+    slot: int = ANSWER_SLOT
 
     @property
     def _llm_type(self) -> str:
@@ -98,6 +102,7 @@ class LlamaCppLLM(CompletionLLM):
             "stop": stop or [],
             "stream": stream,
             "n_probs": TOP_ALTERNATIVES,
+            "id_slot": self.slot,
         }
         return request
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, Field
+
+_MARKER = re.compile(r"\s*\[\d+\]")
 
 
 class Place(BaseModel):
@@ -97,6 +101,7 @@ class Timings(BaseModel):
     """Seconds spent in each step of answering one question."""
 
     index_s: float = 0.0
+    rewrite_s: float = 0.0  # rewriting a follow-up into a question that stands alone
     retrieve_s: float = 0.0
     read_s: float = 0.0
     extract_s: float = 0.0  # the extractive reader's share of read_s
@@ -114,6 +119,31 @@ class Answer(BaseModel):
     timings: Timings = Field(default_factory=Timings)
     reason: str = ""
     signals: Signals | None = None
+    standalone: str = ""  # the question as searched, when qa rewrote a follow-up
+
+
+def answer_text(answer: str) -> str:
+    """The answer without its [n] citation markers."""
+    return _MARKER.sub("", answer).strip()
+
+
+class Turn(BaseModel):
+    """One earlier exchange of a conversation: what the user asked, the question it
+    stood for, and the answer shown (without markers; empty when qa abstained)."""
+
+    question: str
+    standalone: str = ""
+    answer: str = ""
+
+    @property
+    def searched(self) -> str:
+        return self.standalone or self.question
+
+    @classmethod
+    def after(cls, answer: Answer) -> Turn:
+        """The turn an answer makes."""
+        shown = "" if answer.abstained else answer_text(answer.answer)
+        return cls(question=answer.question, standalone=answer.standalone, answer=shown)
 
 
 class IndexReport(BaseModel):

@@ -4,7 +4,7 @@ LangChain runnable chain."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -12,12 +12,14 @@ from langchain_core.language_models.llms import BaseLLM
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from qa import abstention, reading
+from qa.completion import CompletionLLM
 from qa.embeddings import Embedder, MiniLMEmbeddings
 from qa.errors import StoreDamaged
+from qa.followup import REWRITE_TOKENS, Rewriter
 from qa.generator import Generator
 from qa.guard import check_question, question_part
-from qa.llm import LlamaCppLLM
-from qa.models import Answer, IndexReport, Passage, Timings
+from qa.llm import REWRITE_SLOT, LlamaCppLLM
+from qa.models import Answer, IndexReport, Passage, Timings, Turn
 from qa.reading import Reading
 from qa.retriever import Retriever
 from qa.settings import Settings
@@ -80,6 +82,17 @@ def make_llm(settings: Settings) -> BaseLLM:
     return LlamaCppLLM(threads=settings.threads, max_tokens=settings.max_answer_tokens)
 
 
+def rewriting_llm(llm: BaseLLM) -> BaseLLM:
+    """The LLM for rewriting follow-ups: the same model with room for a question, in
+    llama.cpp's second slot so each task keeps its own cached prompt prefix."""
+    if not isinstance(llm, CompletionLLM):
+        return llm
+    update: dict[str, int] = {"max_tokens": REWRITE_TOKENS}
+    if "slot" in type(llm).model_fields:  # the in-process model (LlamaCppLLM)
+        update["slot"] = REWRITE_SLOT
+    return llm.model_copy(update=update)
+
+
 class Pipeline:
     """Everything needed to answer questions about one corpus, loaded once."""
 
@@ -90,6 +103,8 @@ class Pipeline:
         self.store = store_for(settings)
         self.llm = llm or make_llm(settings)
         self.generator = Generator(self.llm, settings.prompts / "answer.txt")
+        rewriter_llm = rewriting_llm(self.llm) if settings.reader != "extractive" else None
+        self.rewriter = Rewriter(rewriter_llm, settings.prompts / "rewrite.txt")
         self.span_reader = span_reader or ExtractiveReader()
         self._retriever: Retriever | None = None
         self._baseline: Baseline | None = None
@@ -171,19 +186,29 @@ class Pipeline:
         return RunnableLambda(retrieve) | RunnableLambda(read) | RunnableLambda(check)
 
     def ask(
-        self, question: str, on_token: TokenSink | None = None, warn: Warn | None = None
+        self,
+        question: str,
+        on_token: TokenSink | None = None,
+        warn: Warn | None = None,
+        history: Sequence[Turn] = (),
     ) -> Answer:
-        """Answer one question, bringing the index up to date first if needed."""
+        """Answer one question, bringing the index up to date first if needed; a
+        follow-up to the history is answered as the question it stands for."""
         question = check_question(question)
         started = time.perf_counter()
         self.refresh(warn)
         index_s = time.perf_counter() - started
+        standalone = self.rewriter.standalone(question, history) if history else question
+        rewrite_s = time.perf_counter() - started - index_s
         try:
-            answer = self.chain(on_token).invoke(question)
+            answer = self.chain(on_token).invoke(standalone)
         except StoreDamaged as damage:
             (warn or (lambda _: None))(f"{damage}; rebuilding it from the documents")
             self.index(warn=warn, rebuild=True)
-            answer = self.chain(on_token).invoke(question)
+            answer = self.chain(on_token).invoke(standalone)
+        answer.question = question
+        answer.standalone = standalone if standalone != question else ""
         answer.timings.index_s = index_s
+        answer.timings.rewrite_s = rewrite_s
         answer.timings.total_s = time.perf_counter() - started
         return answer

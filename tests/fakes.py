@@ -55,3 +55,20 @@ class TokenLLM(CompletionLLM):
         self.prompts.append(prompt)
         for token, logprob in self.tokens:
             yield token, [logprob], []
+
+
+class RewritingLLM(ScriptedLLM):
+    """Like ScriptedLLM, but a follow-up rewrite prompt (``prompts/rewrite.txt``) gets
+    ``rewrite``."""
+
+    rewrite: str = ""
+
+    def _call(
+        self,
+        prompt: str,
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> str:
+        reply = super()._call(prompt, stop, run_manager, **kwargs)
+        return self.rewrite if "Last question:" in prompt else reply

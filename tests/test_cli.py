@@ -19,7 +19,7 @@ from qa.abstention import Logistic
 from qa.cli import app
 from qa.display import progress_line
 from qa.models import IndexProgress
-from tests.fakes import ScriptedLLM
+from tests.fakes import RewritingLLM, ScriptedLLM
 
 GOLDEN = Path(__file__).parent / "golden"
 QUESTION = "How much is OpenAI's new Pentagon contract worth?"
@@ -188,6 +188,38 @@ def test_chat_answers_and_shows_sources(llm: ScriptedLLM) -> None:
     assert "$200 million [1]" in result.stdout
     assert result.stdout.count("[1] seeds/openai-dod-microsoft.txt:1") == 2
     assert "Unknown command /nope" in result.stdout
+
+
+def test_chat_answers_a_follow_up_as_the_question_it_stands_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    scripted = RewritingLLM(reply=" $200 million.", rewrite="How much is OpenAI's contract worth?")
+    monkeypatch.setattr("qa.pipeline.LlamaCppLLM", lambda **_: scripted)
+    session = f"{QUESTION}\nAnd how much is that worth?\n/new\nAnd how much is that worth?\n/quit\n"
+    result = runner.invoke(app, ["chat"], input=session)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.count("searched: How much is OpenAI's contract worth?") == 1
+    assert "New conversation." in result.stdout
+    rewrites = [p for p in scripted.prompts if "Last question:" in p]
+    assert len(rewrites) == 1  # after /new the question has nothing to lean on
+    assert f"User: {QUESTION}\nAssistant: $200 million\n" in rewrites[0]
+
+
+def test_eval_asks_a_lines_history_first_and_reports_the_standalone_question(
+    monkeypatch: pytest.MonkeyPatch, workdir: Path
+) -> None:
+    scripted = RewritingLLM(reply=" $200 million.", rewrite="How much is OpenAI's contract worth?")
+    monkeypatch.setattr("qa.pipeline.LlamaCppLLM", lambda **_: scripted)
+    line = {"id": "f", "history": [QUESTION], "question": "And how much is that worth?"}
+    (workdir / "q.jsonl").write_text(json.dumps({**line, "answers": ["$200 million"]}) + "\n")
+    result = runner.invoke(app, ["eval", "q.jsonl", "--out", "report.json"])
+    assert result.exit_code == 0, result.stderr
+    [scored] = json.loads((workdir / "report.json").read_text())["results"]
+    assert (scored["question"], scored["standalone"], scored["correct"]) == (
+        "And how much is that worth?",
+        "How much is OpenAI's contract worth?",
+        True,
+    )
 
 
 def test_chat_ends_on_end_of_input(llm: ScriptedLLM) -> None:

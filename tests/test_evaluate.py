@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from qa.errors import EvalFileError, QuestionError
 from qa.evaluate import (
+    Ask,
     EvalQuestion,
     EvalResult,
     answer_text,
@@ -18,7 +19,7 @@ from qa.evaluate import (
     is_correct,
     load_questions,
 )
-from qa.models import Answer, Citation, Timings
+from qa.models import Answer, Citation, Timings, Turn
 
 
 def write_lines(path: Path, lines: list[str]) -> Path:
@@ -201,10 +202,10 @@ def citation(path: Path, quote: str, shift: int = 0) -> Citation:
     )
 
 
-def make_ask(replies: dict[str, Answer]) -> tuple[list[str], Callable[[str], Answer]]:
+def make_ask(replies: dict[str, Answer]) -> tuple[list[str], Ask]:
     asked: list[str] = []
 
-    def ask(question: str) -> Answer:
+    def ask(question: str, history: Sequence[Turn] = ()) -> Answer:
         asked.append(question)
         return replies[question]
 
@@ -312,7 +313,7 @@ def test_evaluate_citation_to_changed_file_is_invalid(source: Path) -> None:
 
 
 def test_evaluate_question_error_counts_as_abstention() -> None:
-    def ask(question: str) -> Answer:
+    def ask(question: str, history: Sequence[Turn] = ()) -> Answer:
         raise QuestionError("question is empty")
 
     questions = [EvalQuestion(id="1", question="Q?", answers=["x"])]
@@ -326,7 +327,7 @@ def test_evaluate_question_error_counts_as_abstention() -> None:
 
 
 def test_evaluate_lets_other_errors_through() -> None:
-    def ask(question: str) -> Answer:
+    def ask(question: str, history: Sequence[Turn] = ()) -> Answer:
         raise RuntimeError("model crashed")
 
     with pytest.raises(RuntimeError, match="model crashed"):

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 from langchain_core.documents import Document
+from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableLambda, RunnableParallel
 
 import qa
 from tests import makefiles
-from tests.fakes import ScriptedLLM
+from tests.fakes import RewritingLLM, ScriptedLLM
 
 QUESTION = "How much is OpenAI's new Pentagon contract worth?"
 
@@ -62,6 +63,32 @@ def test_chain_composes_and_returns_the_checked_answer(monkeypatch: pytest.Monke
         Path("seeds") / "openai-dod-microsoft.txt"
     ).read_text(encoding="utf-8")
     assert result["sources"].count("\n") == 1
+
+
+def test_chain_takes_a_chat_history(monkeypatch: pytest.MonkeyPatch) -> None:
+    scripted = RewritingLLM(reply=" $200 million.", rewrite="How much is OpenAI's contract worth?")
+    monkeypatch.setattr("qa.pipeline.LlamaCppLLM", lambda **_: scripted)
+    history = [HumanMessage(QUESTION), AIMessage("$200 million [1]")]
+    answer = qa.as_chain().invoke(
+        {"question": "And how much is that worth?", "chat_history": history}
+    )
+    assert answer.standalone == "How much is OpenAI's contract worth?"
+    assert answer.question == "And how much is that worth?"
+    [rewrite] = [p for p in scripted.prompts if "Last question:" in p]
+    assert f"User: {QUESTION}\nAssistant: $200 million\n" in rewrite
+
+
+def test_a_conversation_carries_its_turns_until_cleared(monkeypatch: pytest.MonkeyPatch) -> None:
+    scripted = RewritingLLM(reply=" $200 million.", rewrite="How much is OpenAI's contract worth?")
+    monkeypatch.setattr("qa.pipeline.LlamaCppLLM", lambda **_: scripted)
+    chat = qa.conversation()
+    assert chat.ask(QUESTION).standalone == ""
+    assert chat.ask("And how much is that worth?").standalone == (
+        "How much is OpenAI's contract worth?"
+    )
+    assert [t.question for t in chat.turns] == [QUESTION, "And how much is that worth?"]
+    chat.clear()
+    assert chat.ask("And how much is that worth?").standalone == ""
 
 
 @pytest.mark.slow

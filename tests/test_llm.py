@@ -61,6 +61,7 @@ def test_a_completion_is_greedy_with_the_stop_sequences_and_log_probabilities(
         "stop": STOP,
         "stream": False,
         "n_probs": 10,
+        "id_slot": 0,
     }
 
 

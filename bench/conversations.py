@@ -1,0 +1,97 @@
+"""Score the follow-up questions of bench/conversations.jsonl with the conversation
+(each follow-up asked after its earlier questions, rewritten when it leans on them)
+and without it (the follow-up asked alone), at the default settings.
+
+    python bench/conversations.py --squad ../shared/data/squad2-dev-sample/corpus \\
+        --work /tmp/conv --out bench/conversations.json
+
+The seed-article conversations run over seeds/, the others over the SQuAD articles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+from qa import api
+from qa.evaluate import EvalQuestion, score
+from qa.models import Turn
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_TITLE = "openai-dod-microsoft"
+
+
+def run(items: list[EvalQuestion], docs: Path, store: Path, history: bool) -> list[dict]:
+    runner = api.pipeline(api.configure(docs=docs, store=store))
+    runner.refresh()
+    rows = []
+    for item in items:
+        turns: list[Turn] = []
+        for earlier in item.history if history else []:
+            turns.append(Turn.after(runner.ask(earlier, history=turns)))
+        answer = runner.ask(item.question, history=turns)
+        result = score(item, answer)
+        rows.append(
+            {
+                "id": item.id,
+                "question": item.question,
+                "standalone": answer.standalone,
+                "answer": answer.answer,
+                "right": bool(result.correct),
+                "answerable": item.answerable,
+                "total_s": round(answer.timings.total_s, 3),
+                "rewrite_s": round(answer.timings.rewrite_s, 3),
+            }
+        )
+        print(f"{item.id} {'ok ' if result.correct else 'BAD'} {answer.standalone or '-'!r} "
+              f"-> {answer.answer!r}", flush=True)  # fmt: skip
+    return rows
+
+
+def summary(rows: list[dict]) -> dict[str, float]:
+    answerable = [r for r in rows if r["answerable"]]
+    unanswerable = [r for r in rows if not r["answerable"]]
+    rewrites = [r["rewrite_s"] for r in rows if r["standalone"]]
+    return {
+        "follow_ups": len(rows),
+        "right": round(sum(r["right"] for r in rows) / len(rows), 4),
+        "answer_accuracy": round(sum(r["right"] for r in answerable) / len(answerable), 4),
+        "abstention_accuracy": round(sum(r["right"] for r in unanswerable) / len(unanswerable), 4),
+        "rewritten": len(rewrites),
+        "rewrite_p50_s": round(statistics.median(rewrites), 3) if rewrites else 0.0,
+        "answer_p50_s": round(statistics.median(r["total_s"] for r in rows), 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--questions", type=Path, default=ROOT / "bench" / "conversations.jsonl")
+    parser.add_argument("--squad", type=Path, required=True, help="the SQuAD articles' folder")
+    parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    lines = args.questions.read_text(encoding="utf-8").splitlines()
+    items = [json.loads(line) for line in lines if line.strip()]
+    groups = {
+        "seeds": ([EvalQuestion(**i) for i in items if i["title"] == SEED_TITLE], ROOT / "seeds"),
+        "squad": ([EvalQuestion(**i) for i in items if i["title"] != SEED_TITLE], args.squad),
+    }
+    report: dict[str, dict] = {}
+    for history in (True, False):
+        mode = "with the conversation" if history else "follow-up alone"
+        rows = []
+        for name, (questions, docs) in groups.items():
+            if not questions:
+                continue
+            print(f"\n{name}, {mode}")
+            rows += run(questions, docs, args.work / name, history)
+        report[mode] = {"summary": summary(rows), "results": rows}
+        print(mode, report[mode]["summary"])
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

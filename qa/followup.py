@@ -1,0 +1,165 @@
+"""Follow-up questions. A question that leans on earlier turns ("Who awarded it?",
+"And Microsoft?") is rewritten by the LLM into one that stands alone, from the last
+few turns, and retrieval, reading and the checks run on that; a question that already
+stands alone is left as it is, decided by its words before any model runs.
+
+The rewrite only proposes: it must keep the user's words and may bring in names and
+numbers only from the conversation (the user's questions and the checked answers
+shown), so a planted instruction cannot change what is searched. A rewrite that fails
+that check is replaced by the question after the last one searched, which retrieval
+can still place.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from langchain_core.language_models.llms import BaseLLM
+from langchain_core.prompts import PromptTemplate
+
+from qa.errors import ModelError
+from qa.guard import addresses_model
+from qa.models import Answer, Turn
+from qa.terms import STOPWORDS, WORD, content_terms, fold, words
+
+if TYPE_CHECKING:
+    from qa.pipeline import Pipeline, TokenSink
+    from qa.store import Warn
+
+MAX_TURNS = 3  # turns the rewrite reads; older ones rarely matter and cost prompt time
+MAX_ANSWER_WORDS = 24
+MAX_QUESTION_CHARS = 300
+REWRITE_TOKENS = 48
+NEW_WORDS = 2  # plain words a rewrite may add ("become", "part"); never a name or number
+STOP = ["<|im_end|>", "<|endoftext|>", "\n"]
+
+_REFERS = frozenset(
+    "it its itself they them their theirs themselves he him his himself she her hers herself "
+    "there these those such former latter".split()
+)
+_DEMONSTRATIVE = frozenset("this that".split())
+_OPENS_ELLIPSIS = re.compile(
+    r"^\s*(and|also|but|so|then|what about|how about|what else|who else|which one|and what)\b",
+    re.IGNORECASE,
+)
+_AFTER_WH_OR_PREPOSITION = frozenset(
+    "what which who when where why how is was are were does did do for about of in on to "
+    "with from by at after before during".split()
+)
+_NAME_OR_NUMBER = re.compile(r"^(\d|[A-Z])")
+
+
+def leans_on_history(question: str) -> bool:
+    """Whether the question needs earlier turns to be understood: it opens like a
+    follow-up ("And ...?", "What about ...?"), refers back ("it", "his", "there",
+    "that company"), or is too short to stand alone ("Why?", "In what year?")."""
+    if _OPENS_ELLIPSIS.match(question):
+        return True
+    found = words(question)
+    if any(w in _REFERS for w in found):
+        return True
+    for before, word in zip(["", *found], found, strict=False):
+        if word in _DEMONSTRATIVE and (not before or before in _AFTER_WH_OR_PREPOSITION):
+            return True
+    return len(content_terms(question)) < 2
+
+
+def recent(turns: Sequence[Turn]) -> list[Turn]:
+    """The turns a rewrite reads: the last MAX_TURNS, answers cut to MAX_ANSWER_WORDS."""
+    kept = []
+    for turn in list(turns)[-MAX_TURNS:]:
+        answer = " ".join(turn.answer.split()[:MAX_ANSWER_WORDS])
+        kept.append(Turn(question=turn.question, standalone=turn.standalone, answer=answer))
+    return kept
+
+
+def conversation_text(turns: Sequence[Turn]) -> str:
+    lines = []
+    for turn in turns:
+        lines.append(f"User: {' '.join(turn.searched.split())}")
+        lines.append(f"Assistant: {turn.answer or 'not found in the documents'}")
+    return "\n".join(lines)
+
+
+def faithful(rewrite: str, question: str, turns: Sequence[Turn]) -> bool:
+    """Whether a rewrite asks what the user asked: it keeps the question's own terms,
+    every name and number in it comes from the question or the turns, it adds at most
+    NEW_WORDS other words, and it gives no orders."""
+    if not rewrite or len(rewrite) > MAX_QUESTION_CHARS or addresses_model(rewrite):
+        return False
+    said = " ".join([question, *(f"{t.question} {t.searched} {t.answer}" for t in turns)])
+    known = content_terms(said)
+    if not content_terms(question) - _REFERS <= content_terms(rewrite):
+        return False
+    known_words = set(words(said))
+    added = 0
+    for word in WORD.findall(rewrite):
+        folded = fold(word)
+        if folded in known_words or folded in STOPWORDS or content_terms(word) <= known:
+            continue
+        if _NAME_OR_NUMBER.match(word):
+            return False
+        added += 1
+    return added <= NEW_WORDS
+
+
+def fallback(question: str, turns: Sequence[Turn]) -> str:
+    """The follow-up after the last question searched: retrieval finds that topic, and
+    the reader reads the follow-up last."""
+    return f"{turns[-1].searched} {question}" if turns else question
+
+
+class Rewriter:
+    """Turns a follow-up into a question that stands alone; without an LLM (the
+    extractive reader alone), into the fallback."""
+
+    def __init__(self, llm: BaseLLM | None, prompt_file: Path) -> None:
+        try:
+            self.prompt = PromptTemplate.from_file(prompt_file, encoding="utf-8")
+        except OSError as exc:
+            raise ModelError(f"cannot read prompt template {prompt_file}: {exc}") from exc
+        self.llm = llm
+
+    def render(self, question: str, turns: Sequence[Turn]) -> str:
+        return self.prompt.format(
+            conversation=conversation_text(turns), question=" ".join(question.split())
+        )
+
+    def standalone(self, question: str, history: Sequence[Turn]) -> str:
+        """The question as it should be searched: itself when it stands alone or there
+        is no history; else the LLM's rewrite when it fills something in and is
+        faithful, else the fallback."""
+        turns = recent(history)
+        if not turns or not leans_on_history(question):
+            return question
+        if self.llm is None:
+            return fallback(question, turns)
+        reply = self.llm.invoke(self.render(question, turns), stop=STOP)
+        rewrite = " ".join(reply.strip().strip("\"'“”").split())
+        resolved = content_terms(rewrite) - content_terms(question)  # what it filled in
+        if resolved and faithful(rewrite, question, turns):
+            return rewrite
+        return fallback(question, turns)
+
+
+class Conversation:
+    """A conversation with qa: each question is answered in the context of the turns
+    before it (the last MAX_TURNS), until ``clear``."""
+
+    def __init__(self, pipeline: Pipeline, turns: Sequence[Turn] = ()) -> None:
+        self.pipeline = pipeline
+        self.turns: list[Turn] = list(turns)
+
+    def ask(
+        self, question: str, on_token: TokenSink | None = None, warn: Warn | None = None
+    ) -> Answer:
+        answer = self.pipeline.ask(question, on_token, warn, history=self.turns)
+        self.turns = [*self.turns[-MAX_TURNS + 1 :], Turn.after(answer)]
+        return answer
+
+    def clear(self) -> None:
+        """Start afresh: later questions stand alone again."""
+        self.turns = []
