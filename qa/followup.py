@@ -6,14 +6,16 @@ stands alone is left as it is, decided by its words before any model runs.
 The rewrite only proposes: it must keep the user's words and may bring in names and
 numbers only from the conversation (the user's questions and the checked answers
 shown), so a planted instruction cannot change what is searched. A rewrite that fails
-that check is replaced by the question after the last one searched, which retrieval
-can still place.
+that check (or that resolves nothing) is not used: the question is read as the user
+wrote it, and retrieval looks for it together with the last question searched, so the
+passages are on the conversation's topic and the checks decide as for any question.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -106,15 +108,23 @@ def faithful(rewrite: str, question: str, turns: Sequence[Turn]) -> bool:
     return added <= NEW_WORDS
 
 
-def fallback(question: str, turns: Sequence[Turn]) -> str:
-    """The follow-up after the last question searched: retrieval finds that topic, and
-    the reader reads the follow-up last."""
-    return f"{turns[-1].searched} {question}" if turns else question
+@dataclass(frozen=True)
+class Followup:
+    """What to read and what to search for, for a question asked after earlier turns."""
+
+    question: str
+    search: str
+    rewritten: bool = False
+
+
+def unresolved(question: str, turns: Sequence[Turn]) -> Followup:
+    """The question as written, searched for with the last question searched."""
+    return Followup(question, f"{turns[-1].searched} {question}" if turns else question)
 
 
 class Rewriter:
-    """Turns a follow-up into a question that stands alone; without an LLM (the
-    extractive reader alone), into the fallback."""
+    """Turns a follow-up into a question that stands alone (without an LLM, the
+    extractive reader alone, it leaves it unresolved)."""
 
     def __init__(self, llm: BaseLLM | None, prompt_file: Path) -> None:
         try:
@@ -128,21 +138,20 @@ class Rewriter:
             conversation=conversation_text(turns), question=" ".join(question.split())
         )
 
-    def standalone(self, question: str, history: Sequence[Turn]) -> str:
-        """The question as it should be searched: itself when it stands alone or there
-        is no history; else the LLM's rewrite when it fills something in and is
-        faithful, else the fallback."""
+    def followup(self, question: str, history: Sequence[Turn]) -> Followup:
+        """The question itself when it stands alone or there is no history; else the
+        LLM's rewrite when it fills something in and is faithful; else unresolved."""
         turns = recent(history)
         if not turns or not leans_on_history(question):
-            return question
+            return Followup(question, question)
         if self.llm is None:
-            return fallback(question, turns)
+            return unresolved(question, turns)
         reply = self.llm.invoke(self.render(question, turns), stop=STOP)
         rewrite = " ".join(reply.strip().strip("\"'“”").split())
         resolved = content_terms(rewrite) - content_terms(question)  # what it filled in
         if resolved and faithful(rewrite, question, turns):
-            return rewrite
-        return fallback(question, turns)
+            return Followup(rewrite, rewrite, rewritten=True)
+        return unresolved(question, turns)
 
 
 class Conversation:

@@ -146,15 +146,19 @@ class Pipeline:
         report = self.index(warn=warn) if stale else None
         return report if report and (report.changed or report.skipped) else None
 
-    def chain(self, on_token: TokenSink | None = None) -> Runnable[str, Answer]:
-        """retrieve | read | verify, with each step's time recorded."""
+    def chain(
+        self, on_token: TokenSink | None = None, search: str | None = None
+    ) -> Runnable[str, Answer]:
+        """retrieve | read | verify, with each step's time recorded; retrieval looks for
+        the question, or for ``search`` when given (a follow-up with its topic)."""
         s = self.settings
 
         def retrieve(question: str) -> Draft:
             draft = Draft(question, question_part(question))
             started = time.perf_counter()
             if draft.question:
-                draft.passages = self.retriever.passages(draft.question)
+                query = question_part(search) if search else draft.question
+                draft.passages = self.retriever.passages(query or draft.question)
             draft.timings.retrieve_s = time.perf_counter() - started
             return draft
 
@@ -198,16 +202,16 @@ class Pipeline:
         started = time.perf_counter()
         self.refresh(warn)
         index_s = time.perf_counter() - started
-        standalone = self.rewriter.standalone(question, history) if history else question
+        followup = self.rewriter.followup(question, history)
         rewrite_s = time.perf_counter() - started - index_s
         try:
-            answer = self.chain(on_token).invoke(standalone)
+            answer = self.chain(on_token, followup.search).invoke(followup.question)
         except StoreDamaged as damage:
             (warn or (lambda _: None))(f"{damage}; rebuilding it from the documents")
             self.index(warn=warn, rebuild=True)
-            answer = self.chain(on_token).invoke(standalone)
+            answer = self.chain(on_token, followup.search).invoke(followup.question)
         answer.question = question
-        answer.standalone = standalone if standalone != question else ""
+        answer.standalone = followup.question if followup.rewritten else ""
         answer.timings.index_s = index_s
         answer.timings.rewrite_s = rewrite_s
         answer.timings.total_s = time.perf_counter() - started

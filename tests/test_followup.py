@@ -10,10 +10,10 @@ import pytest
 
 from qa.followup import (
     MAX_TURNS,
+    Followup,
     Rewriter,
     conversation_text,
     faithful,
-    fallback,
     leans_on_history,
     recent,
 )
@@ -96,9 +96,8 @@ def rewriter(reply: str) -> tuple[Rewriter, ScriptedLLM]:
 
 def test_a_follow_up_is_rewritten_from_the_conversation() -> None:
     rewrite, llm = rewriter(" Who awarded OpenAI's Pentagon contract?\n")
-    assert rewrite.standalone("Who awarded it?", [CONTRACT]) == (
-        "Who awarded OpenAI's Pentagon contract?"
-    )
+    asked = "Who awarded OpenAI's Pentagon contract?"
+    assert rewrite.followup("Who awarded it?", [CONTRACT]) == Followup(asked, asked, True)
     [prompt] = llm.prompts
     assert prompt.endswith(
         "User: How much is OpenAI's Pentagon contract worth?\nAssistant: $200 million\n\n"
@@ -107,10 +106,11 @@ def test_a_follow_up_is_rewritten_from_the_conversation() -> None:
 
 
 @pytest.mark.parametrize("reply", ["Who awarded Anthropic's contract?", "Who awarded it?", ""])
-def test_an_unfaithful_or_unresolved_rewrite_gives_way_to_the_fallback(reply: str) -> None:
+def test_an_unfaithful_or_unresolved_rewrite_is_not_used(reply: str) -> None:
+    """The question is read as written, and searched for with the last question."""
     rewrite, _ = rewriter(reply)
-    assert rewrite.standalone("Who awarded it?", [CONTRACT]) == (
-        "How much is OpenAI's Pentagon contract worth? Who awarded it?"
+    assert rewrite.followup("Who awarded it?", [CONTRACT]) == Followup(
+        "Who awarded it?", "How much is OpenAI's Pentagon contract worth? Who awarded it?"
     )
 
 
@@ -123,11 +123,11 @@ def test_an_unfaithful_or_unresolved_rewrite_gives_way_to_the_fallback(reply: st
 )
 def test_no_model_runs_for_a_question_that_stands_alone(question: str, history: list[Turn]) -> None:
     rewrite, llm = rewriter("anything")
-    assert rewrite.standalone(question, history) == question
+    assert rewrite.followup(question, history) == Followup(question, question)
     assert llm.prompts == []
 
 
-def test_without_an_llm_a_follow_up_gets_the_fallback() -> None:
-    assert Rewriter(None, PROMPT).standalone("Who awarded it?", [CONTRACT]) == fallback(
-        "Who awarded it?", [CONTRACT]
-    )
+def test_without_an_llm_a_follow_up_is_searched_with_the_last_question() -> None:
+    found = Rewriter(None, PROMPT).followup("Who awarded it?", [CONTRACT])
+    assert found.search == "How much is OpenAI's Pentagon contract worth? Who awarded it?"
+    assert not found.rewritten
