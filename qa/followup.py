@@ -87,11 +87,13 @@ def conversation_text(turns: Sequence[Turn]) -> str:
 
 
 def faithful(rewrite: str, question: str, turns: Sequence[Turn]) -> bool:
-    """Whether a rewrite asks what the user asked: it keeps the question's own terms,
-    every name and number in it comes from the question or the turns, it adds at most
-    NEW_WORDS other words, and it gives no orders."""
+    """Whether a rewrite asks what the user asked: still a question, it keeps the
+    question's own terms, every name and number in it comes from the question or the
+    turns, it adds at most NEW_WORDS other words, and it gives no orders."""
     if not rewrite or len(rewrite) > MAX_QUESTION_CHARS or addresses_model(rewrite):
         return False
+    if question.rstrip().endswith("?") and not rewrite.endswith("?"):
+        return False  # a statement ("Frank Burnet's suggestion inspired him.")
     said = " ".join([question, *(f"{t.question} {t.searched} {t.answer}" for t in turns)])
     known = content_terms(said)
     if not content_terms(question) - _REFERS <= content_terms(rewrite):

@@ -19,8 +19,10 @@ from qa.models import Citation, Evidence, Signals
 from qa.reading import Reading
 from qa.terms import (
     asks_for_number,
+    asks_how_long,
     asks_yes_no,
     fold,
+    mentions_duration,
     mentions_number,
     normalize_answer,
     token_f1,
@@ -167,6 +169,8 @@ def decide(
         return abstain(f"proposal only repeats the question: {span!r}", signals)
     if len(span.split()) > MAX_ANSWER_WORDS:
         return abstain("proposal longer than a short answer", signals)
+    if asks_how_long(question) and not choice.yes_no and not mentions_duration(span):
+        return abstain(f"proposal names no duration or length: {span!r}", signals)
     if likelihood < min_confidence:
         return abstain(f"confidence {signals.confidence:.2f} below {min_confidence:.2f}", signals)
     citation = cite(choice.sentence)
