@@ -90,7 +90,9 @@ def main() -> None:
         report[mode] = {"summary": summary(rows), "results": rows}
         print(mode, report[mode]["summary"])
     if args.out:
-        args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        args.out.write_text(
+            json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
 
 
 if __name__ == "__main__":

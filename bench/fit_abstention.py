@@ -73,15 +73,23 @@ def _value(signals: Signals, name: str) -> float:
     return np.nan if value is None else float(value)
 
 
+NEUTRAL_WHEN_MISSING = {"llm_not_found"}
+
+
 def unmeasured(x: np.ndarray, weights: list[float], features: list[str]) -> dict[str, float]:
-    """The least confident value in the fit data of each signal that can go unmeasured
-    (an LLM's log-probabilities), for when it is."""
+    """The value of each signal that can go unmeasured, for when it is: the least
+    confident value in the fit data (an LLM that gives no log-probabilities), except
+    for the signals in NEUTRAL_WHEN_MISSING, which take their mean: a server that gives
+    no alternatives to the first token leaves the model's doubt unknown, and the least
+    confident value (a near-certain NOT FOUND) would make it abstain on everything."""
     optional = {name for name, field in Signals.model_fields.items() if field.default is None}
-    return {
-        f: round(float(np.nanmin(x[:, i]) if w > 0 else np.nanmax(x[:, i])), 4)
-        for i, (f, w) in enumerate(zip(features, weights, strict=True))
-        if f in optional
-    }
+    values = {}
+    for i, (f, w) in enumerate(zip(features, weights, strict=True)):
+        if f in NEUTRAL_WHEN_MISSING:
+            values[f] = float(np.nanmean(x[:, i]))
+        elif f in optional:
+            values[f] = float(np.nanmin(x[:, i]) if w > 0 else np.nanmax(x[:, i]))
+    return {f: round(v, 4) for f, v in values.items()}
 
 
 def filled(x: np.ndarray) -> np.ndarray:
