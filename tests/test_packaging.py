@@ -47,4 +47,5 @@ def test_wheel_ships_the_prompts_inside_the_package() -> None:
     assert setuptools["package-dir"]["qa.prompts"] == "prompts"
     assert setuptools["package-data"]["qa.prompts"] == ["*.txt"]
     assert Settings().prompts == packaged_prompts() == REPO / "prompts"
-    assert {p.name for p in packaged_prompts().glob("*.txt")} == {"answer.txt", "baseline.txt"}
+    prompts = {p.name for p in packaged_prompts().glob("*.txt")}
+    assert prompts == {"answer.txt", "baseline.txt", "rewrite.txt"}
