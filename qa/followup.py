@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from langchain_core.language_models.llms import BaseLLM
-from langchain_core.prompts import PromptTemplate
 
-from qa.errors import ModelError
+from qa.generator import load_prompt
 from qa.guard import addresses_model
 from qa.models import Answer, Turn
 from qa.terms import STOPWORDS, WORD, content_terms, fold, words
@@ -129,10 +128,7 @@ class Rewriter:
     extractive reader alone, it leaves it unresolved)."""
 
     def __init__(self, llm: BaseLLM | None, prompt_file: Path) -> None:
-        try:
-            self.prompt = PromptTemplate.from_file(prompt_file, encoding="utf-8")
-        except OSError as exc:
-            raise ModelError(f"cannot read prompt template {prompt_file}: {exc}") from exc
+        self.prompt = load_prompt(prompt_file)
         self.llm = llm
 
     def render(self, question: str, turns: Sequence[Turn]) -> str:

@@ -116,14 +116,19 @@ def context_text(evidence: list[Evidence]) -> str:
     return "\n\n".join(parts)
 
 
+def load_prompt(prompt_file: Path) -> PromptTemplate:
+    """A prompt template from its file; an unreadable one is ModelError."""
+    try:
+        return PromptTemplate.from_file(prompt_file, encoding="utf-8")
+    except OSError as exc:
+        raise ModelError(f"cannot read prompt template {prompt_file}: {exc}") from exc
+
+
 class Generator:
     """Asks the LLM for an answer phrase from the evidence."""
 
     def __init__(self, llm: BaseLLM, prompt_file: Path) -> None:
-        try:
-            self.prompt = PromptTemplate.from_file(prompt_file, encoding="utf-8")
-        except OSError as exc:
-            raise ModelError(f"cannot read prompt template {prompt_file}: {exc}") from exc
+        self.prompt = load_prompt(prompt_file)
         self.llm = llm
 
     def render(self, question: str, evidence: list[Evidence]) -> str:
