@@ -14,6 +14,7 @@ passages are on the conversation's topic and the checks decide as for any questi
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from langchain_core.language_models.llms import BaseLLM
 from qa.generator import load_prompt
 from qa.guard import addresses_model
 from qa.models import Answer, Turn
-from qa.terms import STOPWORDS, WORD, content_terms, fold, words
+from qa.terms import STOPWORDS, WH, WORD, content_terms, fold, stem, words
 
 if TYPE_CHECKING:
     from qa.pipeline import Pipeline, TokenSink
@@ -42,6 +43,7 @@ _REFERS = frozenset(
     "there these those such former latter".split()
 )
 _DEMONSTRATIVE = frozenset("this that".split())
+_POINTING = _DEMONSTRATIVE | {"these", "those"}
 _OPENS_ELLIPSIS = re.compile(
     r"^\s*(and|also|but|so|then|what about|how about|what else|who else|which one|and what)\b",
     re.IGNORECASE,
@@ -49,6 +51,9 @@ _OPENS_ELLIPSIS = re.compile(
 _AFTER_WH_OR_PREPOSITION = frozenset(
     "what which who when where why how is was are were does did do for about of in on to "
     "with from by at after before during".split()
+)
+_NEW_TOPIC = re.compile(
+    r"^\s*(?:and|what about|how about)\s+(?:the\s+)?(?P<topic>[^?]+?)\s*\?*\s*$", re.IGNORECASE
 )
 _NAME_OR_NUMBER = re.compile(r"^(\d|[A-Z])")
 
@@ -68,6 +73,38 @@ def leans_on_history(question: str) -> bool:
     return len(content_terms(question)) < 2
 
 
+def opening(question: str) -> str:
+    """The question's words before the first that refers back ("What country was" of
+    "What country was he from?"): the rewrite starts with them, so it stays the user's
+    question and the model writes only the rest; a short one ("In what year?") is
+    begun with all of it. Empty after "What about", "And" and the like, whose rewrite
+    is worded afresh."""
+    if _OPENS_ELLIPSIS.match(question):
+        return ""
+    for found in WORD.finditer(question):
+        if fold(found.group()) in _REFERS | _POINTING:
+            return question[: found.start()].rstrip()
+    return question.rstrip(" ?")
+
+
+def swapped(question: str, last: str) -> str:
+    """For "What about helper T cells?" after "Which co-receptor helps killer T cells
+    recognize ...?": the last question with the new topic in place of the phrase of as
+    many words that ends in the same word. Empty when no phrase there ends so."""
+    found = _NEW_TOPIC.match(question)
+    if not found:
+        return ""
+    topic = found.group("topic").split()
+    head = stem(fold(topic[-1]).strip(string.punctuation))
+    tokens = last.split()
+    for end, token in enumerate(tokens):
+        start = end + 1 - len(topic)
+        if start >= 0 and stem(fold(token).strip(string.punctuation)) == head:
+            ending = token[len(token.rstrip(string.punctuation)) :]
+            return " ".join([*tokens[:start], *topic[:-1], topic[-1] + ending, *tokens[end + 1 :]])
+    return ""
+
+
 def recent(turns: Sequence[Turn]) -> list[Turn]:
     """The turns a rewrite reads: the last MAX_TURNS, answers cut to MAX_ANSWER_WORDS."""
     kept = []
@@ -85,6 +122,18 @@ def conversation_text(turns: Sequence[Turn]) -> str:
     return "\n".join(lines)
 
 
+def named_by_demonstrative(question: str) -> set[str]:
+    """The nouns right after "this", "that", "these" or "those" ("that company"): the
+    rewrite may put the name in their place ("When was Palantir founded?")."""
+    found = words(question)
+    return {
+        term
+        for before, word in zip(found, found[1:], strict=False)
+        if before in _POINTING
+        for term in content_terms(word)
+    }
+
+
 def faithful(rewrite: str, question: str, turns: Sequence[Turn]) -> bool:
     """Whether a rewrite asks what the user asked: still a question, it keeps the
     question's own terms, every name and number in it comes from the question or the
@@ -93,9 +142,13 @@ def faithful(rewrite: str, question: str, turns: Sequence[Turn]) -> bool:
         return False
     if question.rstrip().endswith("?") and not rewrite.endswith("?"):
         return False  # a statement ("Frank Burnet's suggestion inspired him.")
+    if len(WH.findall(rewrite)) > max(1, len(WH.findall(question))):
+        return False  # a second question ("Who awarded who won the World Cup?")
     said = " ".join([question, *(f"{t.question} {t.searched} {t.answer}" for t in turns)])
     known = content_terms(said)
-    if not content_terms(question) - _REFERS <= content_terms(rewrite):
+    if not content_terms(question) - _REFERS - named_by_demonstrative(question) <= content_terms(
+        rewrite
+    ):
         return False
     known_words = set(words(said))
     added = 0
@@ -132,9 +185,10 @@ class Rewriter:
         self.llm = llm
 
     def render(self, question: str, turns: Sequence[Turn]) -> str:
-        return self.prompt.format(
-            conversation=conversation_text(turns), question=" ".join(question.split())
-        )
+        """The prompt, with the rewrite begun by the user's own opening words."""
+        question = " ".join(question.split())
+        prompt = self.prompt.format(conversation=conversation_text(turns), question=question)
+        return prompt + opening(question)
 
     def followup(self, question: str, history: Sequence[Turn]) -> Followup:
         """The question itself when it stands alone or there is no history; else the
@@ -144,11 +198,15 @@ class Rewriter:
             return Followup(question, question)
         if self.llm is None:
             return unresolved(question, turns)
-        reply = self.llm.invoke(self.render(question, turns), stop=STOP)
-        rewrite = " ".join(reply.strip().strip("\"'“”").split())
-        resolved = content_terms(rewrite) - content_terms(question)  # what it filled in
-        if resolved and faithful(rewrite, question, turns):
-            return Followup(rewrite, rewrite, rewritten=True)
+        reply = " ".join(self.llm.invoke(self.render(question, turns), stop=STOP).split())
+        begun = opening(question)
+        if fold(reply).startswith(fold(begun)):  # a chat server may write it out again
+            begun = ""
+        rewrite = f"{begun} {reply}".strip().strip("\"'“”")
+        for candidate in (rewrite, swapped(question, turns[-1].searched)):
+            resolved = content_terms(candidate) - content_terms(question)  # what it filled in
+            if resolved and faithful(candidate, question, turns):
+                return Followup(candidate, candidate, rewritten=True)
         return unresolved(question, turns)
 
 

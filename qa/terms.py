@@ -11,7 +11,7 @@ import Stemmer
 WORD = re.compile(r"\w+(?:[.'’]\w+)*", re.UNICODE)  # "U.S.", "don't", "3.5" stay whole
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _STEMMER = Stemmer.Stemmer("english")
-_WH = re.compile(r"\b(what|which|who|whom|whose|when|where|why|how)\b", re.IGNORECASE)
+WH = re.compile(r"\b(what|which|who|whom|whose|when|where|why|how)\b", re.IGNORECASE)
 _NUMERIC_ASK = re.compile(
     r"(how (many|much|long|old|far|large|big|often)|(what|which) (year|date|decade|century|"
     r"percentage|percent|number|age)|when)\b",
@@ -89,7 +89,7 @@ def token_f1(got: list[str], wanted: list[str]) -> float:
 
 def asks_for_number(question: str) -> bool:
     """Whether the question's first wh-phrase asks for a number, a date or a time."""
-    first = _WH.search(question)
+    first = WH.search(question)
     if first is None:
         return False
     return _NUMERIC_ASK.match(question, first.start()) is not None
@@ -106,7 +106,7 @@ _DURATION_OR_LENGTH = re.compile(
 
 def asks_how_long(question: str) -> bool:
     """Whether the question's first wh-phrase is "how long" (a duration or a length)."""
-    first = _WH.search(question)
+    first = WH.search(question)
     return first is not None and _HOW_LONG.match(question, first.start()) is not None
 
 

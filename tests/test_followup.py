@@ -16,7 +16,9 @@ from qa.followup import (
     conversation_text,
     faithful,
     leans_on_history,
+    opening,
     recent,
+    swapped,
 )
 from qa.models import Turn
 from tests.fakes import ScriptedLLM
@@ -71,6 +73,22 @@ def test_a_rewrite_keeps_the_users_words_and_takes_names_only_from_the_conversat
     assert faithful(rewrite, "Who awarded it?", [CONTRACT]) is ok
 
 
+SUPPLIER = Turn(question="Which defence supplier could OpenAI compete with?", answer="Palantir")
+
+
+@pytest.mark.parametrize(
+    ("rewrite", "ok"),
+    [
+        ("When was Palantir founded?", True),  # the name in place of "that company"
+        ("When was the company Palantir founded?", True),
+        ("When was Anthropic founded?", False),  # a name from nowhere
+        ("When was Palantir founded, and who runs OpenAI?", False),  # a second question
+    ],
+)
+def test_a_name_may_take_the_place_of_that_company(rewrite: str, ok: bool) -> None:
+    assert faithful(rewrite, "When was that company founded?", [SUPPLIER]) is ok
+
+
 def test_the_conversation_is_written_with_the_questions_searched_and_answers_shown() -> None:
     turns = [
         CONTRACT,
@@ -97,15 +115,65 @@ def rewriter(reply: str) -> tuple[Rewriter, ScriptedLLM]:
     return Rewriter(llm, PROMPT), llm
 
 
-def test_a_follow_up_is_rewritten_from_the_conversation() -> None:
-    rewrite, llm = rewriter(" Who awarded OpenAI's Pentagon contract?\n")
+@pytest.mark.parametrize(
+    "reply",
+    [" OpenAI's Pentagon contract?\n", "Who awarded OpenAI's Pentagon contract?"],
+    ids=["continued", "written out again"],
+)
+def test_a_follow_up_is_rewritten_from_the_conversation(reply: str) -> None:
+    """The rewrite is begun with the user's words before "it"; the model writes the
+    rest (a chat server may write the whole question again)."""
+    rewrite, llm = rewriter(reply)
     asked = "Who awarded OpenAI's Pentagon contract?"
     assert rewrite.followup("Who awarded it?", [CONTRACT]) == Followup(asked, asked, True)
     [prompt] = llm.prompts
     assert prompt.endswith(
         "User: How much is OpenAI's Pentagon contract worth?\nAssistant: $200 million\n\n"
-        "Last question: Who awarded it?<|im_end|>\n<|im_start|>assistant\n"
+        "Last question: Who awarded it?<|im_end|>\n<|im_start|>assistant\nWho awarded"
     )
+
+
+@pytest.mark.parametrize(
+    ("question", "begun"),
+    [
+        ("What country was he from?", "What country was"),
+        ("When was that company founded?", "When was"),
+        ("Which of its services got approval in April?", "Which of"),
+        ("In what year?", "In what year"),
+        ("What about helper T cells?", ""),
+        ("And who bought it after them?", ""),
+    ],
+)
+def test_the_rewrite_begins_with_the_users_words_before_the_first_that_refers_back(
+    question: str, begun: str
+) -> None:
+    assert opening(question) == begun
+
+
+@pytest.mark.parametrize(
+    ("question", "last", "swap"),
+    [
+        (
+            "What about helper T cells?",
+            "Which co-receptor helps killer T cells recognize the MHC:antigen complex?",
+            "Which co-receptor helps helper T cells recognize the MHC:antigen complex?",
+        ),
+        ("And the north wing?", "When was the south wing built?", "When was the north wing built?"),
+        ("What about Google?", "Who are OpenAI's new compute partners?", ""),
+        ("Who awarded it?", "How much is OpenAI's Pentagon contract worth?", ""),
+    ],
+)
+def test_a_new_topic_takes_the_place_of_the_phrase_ending_in_the_same_word(
+    question: str, last: str, swap: str
+) -> None:
+    assert swapped(question, last) == swap
+
+
+def test_a_new_topic_is_swapped_in_when_the_model_leaves_it_unresolved() -> None:
+    asked = "Which co-receptor helps killer T cells recognize the complex?"
+    rewrite, _ = rewriter("What about helper T cells?")
+    followup = rewrite.followup("What about helper T cells?", [Turn(question=asked, answer="CD8")])
+    assert followup.question == "Which co-receptor helps helper T cells recognize the complex?"
 
 
 @pytest.mark.parametrize("reply", ["Who awarded Anthropic's contract?", "Who awarded it?", ""])
