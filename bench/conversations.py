@@ -6,6 +6,8 @@ and without it (the follow-up asked alone), at the default settings.
         --work /tmp/conv --out bench/conversations.json
 
 The seed-article conversations run over seeds/, the others over the SQuAD articles.
+Each is a ``qa.Conversation``; before a follow-up it pauses TYPING_S, as a user typing
+would, in which the next rewrite's prompt is read ahead.
 """
 
 from __future__ import annotations
@@ -13,14 +15,16 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import time
 from pathlib import Path
 
 from qa import api
 from qa.evaluate import EvalQuestion, score
-from qa.models import Turn
+from qa.followup import Conversation
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_TITLE = "openai-dod-microsoft"
+TYPING_S = 2.0  # a user's pause before a follow-up, in which the next rewrite is read ahead
 
 
 def run(items: list[EvalQuestion], docs: Path, store: Path, history: bool) -> list[dict]:
@@ -28,10 +32,12 @@ def run(items: list[EvalQuestion], docs: Path, store: Path, history: bool) -> li
     runner.refresh()
     rows = []
     for item in items:
-        turns: list[Turn] = []
+        conversation = Conversation(runner)
         for earlier in item.history if history else []:
-            turns.append(Turn.after(runner.ask(earlier, history=turns)))
-        answer = runner.ask(item.question, history=turns)
+            conversation.ask(earlier)
+        if history:
+            time.sleep(TYPING_S)
+        answer = conversation.ask(item.question)
         result = score(item, answer)
         rows.append(
             {
@@ -41,6 +47,7 @@ def run(items: list[EvalQuestion], docs: Path, store: Path, history: bool) -> li
                 "answer": answer.answer,
                 "right": bool(result.correct),
                 "answerable": item.answerable,
+                "seeds": docs.name == "seeds",
                 "total_s": round(answer.timings.total_s, 3),
                 "rewrite_s": round(answer.timings.rewrite_s, 3),
             }
@@ -54,6 +61,7 @@ def summary(rows: list[dict]) -> dict[str, float]:
     answerable = [r for r in rows if r["answerable"]]
     unanswerable = [r for r in rows if not r["answerable"]]
     rewrites = [r["rewrite_s"] for r in rows if r["standalone"]]
+    seeds = [r["rewrite_s"] for r in rows if r["standalone"] and r["seeds"]]
     return {
         "follow_ups": len(rows),
         "right": round(sum(r["right"] for r in rows) / len(rows), 4),
@@ -61,6 +69,7 @@ def summary(rows: list[dict]) -> dict[str, float]:
         "abstention_accuracy": round(sum(r["right"] for r in unanswerable) / len(unanswerable), 4),
         "rewritten": len(rewrites),
         "rewrite_p50_s": round(statistics.median(rewrites), 3) if rewrites else 0.0,
+        "seeds_rewrite_p50_s": round(statistics.median(seeds), 3) if seeds else 0.0,
         "answer_p50_s": round(statistics.median(r["total_s"] for r in rows), 3),
     }
 

@@ -13,8 +13,11 @@ passages are on the conversation's topic and the checks decide as for any questi
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import re
 import string
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from langchain_core.language_models.llms import BaseLLM
 
+from qa.errors import QAError
 from qa.generator import load_prompt
 from qa.guard import addresses_model
 from qa.models import Answer, Turn
@@ -37,6 +41,7 @@ MAX_QUESTION_CHARS = 300
 REWRITE_TOKENS = 48
 NEW_WORDS = 2  # plain words a rewrite may add ("become", "part"); never a name or number
 STOP = ["<|im_end|>", "<|endoftext|>", "\n"]
+_MARK = "\x00"  # where the question goes, to cut the prompt before it
 
 _REFERS = frozenset(
     "it its itself they them their theirs themselves he him his himself she her hers herself "
@@ -128,7 +133,7 @@ def named_by_demonstrative(question: str) -> set[str]:
     found = words(question)
     return {
         term
-        for before, word in zip(found, found[1:], strict=False)
+        for before, word in itertools.pairwise(found)
         if before in _POINTING
         for term in content_terms(word)
     }
@@ -180,9 +185,33 @@ class Rewriter:
     """Turns a follow-up into a question that stands alone (without an LLM, the
     extractive reader alone, it leaves it unresolved)."""
 
-    def __init__(self, llm: BaseLLM | None, prompt_file: Path) -> None:
+    def __init__(
+        self, llm: BaseLLM | None, prompt_file: Path, reader_ahead: BaseLLM | None = None
+    ) -> None:
         self.prompt = load_prompt(prompt_file)
         self.llm = llm
+        self.reader_ahead = reader_ahead
+
+    def prefix(self, turns: Sequence[Turn]) -> str:
+        """The prompt up to the question: what the next follow-up's rewrite will share."""
+        marked = self.prompt.format(conversation=conversation_text(recent(turns)), question=_MARK)
+        return marked.split(_MARK)[0].rstrip(" ")
+
+    def prepare(self, history: Sequence[Turn]) -> threading.Thread | None:
+        """Read the next rewrite's shared prompt ahead, in the background while the user
+        types, so a follow-up pays only for its own words: only with ``reader_ahead``, a
+        model that keeps the prompt in a slot of its own (the in-process one)."""
+        if self.reader_ahead is None or not history:
+            return None
+        prompt, model = self.prefix(history), self.reader_ahead
+
+        def read() -> None:
+            with contextlib.suppress(QAError):  # the rewrite itself will say what is wrong
+                model.invoke(prompt)
+
+        thread = threading.Thread(target=read, daemon=True)
+        thread.start()
+        return thread
 
     def render(self, question: str, turns: Sequence[Turn]) -> str:
         """The prompt, with the rewrite begun by the user's own opening words."""
@@ -223,6 +252,7 @@ class Conversation:
     ) -> Answer:
         answer = self.pipeline.ask(question, on_token, warn, history=self.turns)
         self.turns = [*self.turns[-MAX_TURNS + 1 :], Turn.after(answer)]
+        self.pipeline.rewriter.prepare(self.turns)
         return answer
 
     def clear(self) -> None:

@@ -104,7 +104,10 @@ class Pipeline:
         self.llm = llm or make_llm(settings)
         self.generator = Generator(self.llm, settings.prompts / "answer.txt")
         rewriter_llm = rewriting_llm(self.llm) if settings.reader != "extractive" else None
-        self.rewriter = Rewriter(rewriter_llm, settings.prompts / "rewrite.txt")
+        ahead = None
+        if rewriter_llm is not None and "slot" in type(rewriter_llm).model_fields:
+            ahead = rewriter_llm.model_copy(update={"max_tokens": 1})  # its slot keeps what it read
+        self.rewriter = Rewriter(rewriter_llm, settings.prompts / "rewrite.txt", ahead)
         self.span_reader = span_reader or ExtractiveReader()
         self._retriever: Retriever | None = None
         self._baseline: Baseline | None = None

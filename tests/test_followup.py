@@ -222,3 +222,17 @@ def test_a_conversation_about_the_seed_article() -> None:
     assert "contract" in awarded.standalone
     assert "Department of Defense" in awarded.citations[0].quote
     assert chat.ask("How long does it run?").abstained
+
+
+def test_the_next_rewrites_shared_prompt_is_read_ahead() -> None:
+    """After a turn, the rewrite prompt up to the question is read in the background, and
+    the next rewrite's prompt starts with exactly that text (so its cache is reused)."""
+    ahead = ScriptedLLM(reply="")
+    rewrite = Rewriter(ScriptedLLM(reply=" OpenAI's Pentagon contract?"), PROMPT, ahead)
+    thread = rewrite.prepare([CONTRACT])
+    assert thread is not None
+    thread.join()
+    [read] = ahead.prompts
+    assert read.endswith("Assistant: $200 million\n\nLast question:")
+    assert rewrite.render("Who awarded it?", [CONTRACT]).startswith(read)
+    assert Rewriter(None, PROMPT).prepare([CONTRACT]) is None
