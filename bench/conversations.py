@@ -77,7 +77,9 @@ def summary(rows: list[dict]) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--questions", type=Path, default=ROOT / "bench" / "conversations.jsonl")
-    parser.add_argument("--squad", type=Path, required=True, help="the SQuAD articles' folder")
+    parser.add_argument(
+        "--squad", type=Path, help="the SQuAD articles' folder (without: the seed ones only)"
+    )
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
@@ -85,8 +87,12 @@ def main() -> None:
     items = [json.loads(line) for line in lines if line.strip()]
     groups = {
         "seeds": ([EvalQuestion(**i) for i in items if i["title"] == SEED_TITLE], ROOT / "seeds"),
-        "squad": ([EvalQuestion(**i) for i in items if i["title"] != SEED_TITLE], args.squad),
     }
+    if args.squad:
+        groups["squad"] = (
+            [EvalQuestion(**i) for i in items if i["title"] != SEED_TITLE],
+            args.squad,
+        )
     report: dict[str, dict] = {}
     for history in (True, False):
         mode = "with the conversation" if history else "follow-up alone"

@@ -60,6 +60,7 @@ STEPS = (
     "retrieval",
     "recall",
     "chat_rss_mb",
+    "followup",
 )
 # Retrieval recall at k = 1, 3, 6 with the fp32 embedder qa used before int8 (issue 17);
 # the int8 one must stay within a point of each.
@@ -319,6 +320,14 @@ def retrieval(work: Path, corpora: dict[str, Path], questions: Path, repeat: int
     return result
 
 
+def followup(work: Path) -> dict[str, Any]:
+    """The seed article's conversations of bench/conversations.jsonl (bench/conversations.py):
+    how long a follow-up's rewrite takes, and how many are answered right."""
+    out = work / "conversations-seeds.json"
+    run([sys.executable, BENCH / "conversations.py", "--work", work / "conv", "--out", out])
+    return dict(json.loads(out.read_text(encoding="utf-8"))["with the conversation"]["summary"])
+
+
 def chat_rss(work: Path, questions: list[str]) -> float:
     feed = "\n".join(questions) + "\n"
     done = run(qa("chat", "--docs", SEEDS, "--store", work / "seed-store"), stdin=feed)
@@ -465,6 +474,21 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
             if "recall" in results
         ],
         ("peak RSS, chat (MB)", f"{results['chat_rss_mb']:.0f}", "", "", "≤ 2048"),
+        *[
+            row
+            for f in [results.get("followup")]
+            if f
+            for row in (
+                (
+                    "follow-up rewrite p50, seed conversations (s)",
+                    f"{f['seeds_rewrite_p50_s']:.2f}",
+                    "",
+                    "",
+                    "≤ 1 s",
+                ),
+                ("follow-ups right, seed conversations", f"{f['right']:.3f}", "", "", "≥ 0.90"),
+            )
+        ],
     ]
 
 
@@ -534,6 +558,7 @@ def main() -> None:
         ),
         ("recall", "retrieval recall", lambda: recall(args.work, squad)),
         ("chat_rss_mb", "chat memory", lambda: chat_rss(args.work, seed_questions)),
+        ("followup", "follow-up questions", lambda: followup(args.work)),
     ]
     for key, title, step in steps:
         if args.only and key not in args.only:
