@@ -209,7 +209,8 @@ class Rewriter:
             with contextlib.suppress(QAError):  # the rewrite itself will say what is wrong
                 model.invoke(prompt)
 
-        thread = threading.Thread(target=read, daemon=True)
+        # Not a daemon: exiting while llama.cpp still reads would crash the process.
+        thread = threading.Thread(target=read)
         thread.start()
         return thread
 

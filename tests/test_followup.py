@@ -4,6 +4,8 @@ model), and a conversation about the seed article with the real model (slow)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -236,3 +238,12 @@ def test_the_next_rewrites_shared_prompt_is_read_ahead() -> None:
     assert read.endswith("Assistant: $200 million\n\nLast question:")
     assert rewrite.render("Who awarded it?", [CONTRACT]).startswith(read)
     assert Rewriter(None, PROMPT).prepare([CONTRACT]) is None
+
+
+@pytest.mark.slow
+def test_a_script_may_exit_right_after_a_turn() -> None:
+    """The next rewrite is being read ahead when the script ends: the process still
+    exits cleanly (a daemon thread inside llama.cpp crashed it at exit)."""
+    script = "import qa; print(qa.conversation().ask('Who awarded the contract?').abstained)"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-500:]
