@@ -88,9 +88,15 @@ def rewriting_llm(llm: BaseLLM) -> BaseLLM:
     if not isinstance(llm, CompletionLLM):
         return llm
     update: dict[str, int] = {"max_tokens": REWRITE_TOKENS}
-    if "slot" in type(llm).model_fields:  # the in-process model (LlamaCppLLM)
+    if has_slots(llm):
         update["slot"] = REWRITE_SLOT
     return llm.model_copy(update=update)
+
+
+def has_slots(llm: BaseLLM) -> bool:
+    """Whether the model keeps each task's prompt in a slot of its own (the in-process
+    LlamaCppLLM), so a prompt read ahead stays cached for the next request."""
+    return "slot" in type(llm).model_fields
 
 
 class Pipeline:
@@ -105,8 +111,8 @@ class Pipeline:
         self.generator = Generator(self.llm, settings.prompts / "answer.txt")
         rewriter_llm = rewriting_llm(self.llm) if settings.reader != "extractive" else None
         ahead = None
-        if rewriter_llm is not None and "slot" in type(rewriter_llm).model_fields:
-            ahead = rewriter_llm.model_copy(update={"max_tokens": 1})  # its slot keeps what it read
+        if rewriter_llm is not None and has_slots(rewriter_llm):
+            ahead = rewriter_llm.model_copy(update={"max_tokens": 1})
         self.rewriter = Rewriter(rewriter_llm, settings.prompts / "rewrite.txt", ahead)
         self.span_reader = span_reader or ExtractiveReader()
         self._retriever: Retriever | None = None
