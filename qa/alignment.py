@@ -3,18 +3,19 @@
 The model rewrites what it copies: it changes case, drops or adds an article, writes
 "Oracle, Google Cloud, and SoftBank" for "Oracle, Google Cloud and SoftBank", an ASCII
 hyphen for a non-breaking one, or wraps the phrase in words of the question ("Microsoft
-wants a larger future stake"). Alignment compares words, not characters, so those
-differences do not matter, and returns the sentence's own text between the first and
-the last matched word: what is shown is always a slice of the file. Words of the answer
-that the sentence lacks are allowed only when they are the question's own words or
-function words; a name or number the evidence does not hold makes the phrase unaligned.
+wants a larger future stake", "Microsoft was an ally."). Alignment compares words, not
+characters, so those differences do not matter, and returns the sentence's own text
+between the first and the last matched word: what is shown is always a slice of the
+file. Words of the answer that the sentence lacks are allowed only when they are the
+question's own words or function words; a name or number the evidence does not hold
+makes the phrase unaligned.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from qa.models import Evidence
@@ -23,7 +24,6 @@ from qa.terms import STOPWORDS, stem
 _TOKEN = re.compile(r"[$€£¥%]|\w+(?:['’]\w+)*", re.UNICODE)
 _SKIPPED = frozenset({"a", "an", "the", "and", "&", "or"})  # may be dropped or added freely
 _POSSESSIVE = re.compile(r"['’]s$")
-MIN_SHARE = 0.6  # the share of the answer's own words a partial alignment must cover
 
 
 @dataclass(frozen=True)
@@ -73,11 +73,14 @@ def _exact(wanted: list[str], sentence: list[_Token]) -> tuple[int, int] | None:
     return None
 
 
-def _longest_run(wanted: list[str], sentence: list[_Token]) -> tuple[int, int, int, int]:
-    """The longest run of consecutive answer words found consecutively in the sentence:
-    (answer start, length, sentence start offset, sentence end offset)."""
+def _longest_run(
+    wanted: list[str], sentence: list[_Token], answers: Callable[[int, int], bool]
+) -> tuple[int, int, int]:
+    """The longest run of consecutive answer words found consecutively in the sentence
+    that ``answers(start, length)`` accepts: (length, sentence start offset, sentence
+    end offset)."""
     content = _content(sentence)
-    best = (0, 0, 0, 0)
+    best = (0, 0, 0)
     for i in range(len(wanted)):
         for j in range(len(content)):
             k = 0
@@ -87,8 +90,8 @@ def _longest_run(wanted: list[str], sentence: list[_Token]) -> tuple[int, int, i
                 and wanted[i + k] == content[j + k].norm
             ):
                 k += 1
-            if k > best[1]:
-                best = (i, k, content[j].start, content[j + k - 1].end)
+            if k > best[0] and answers(i, k):
+                best = (k, content[j].start, content[j + k - 1].end)
     return best
 
 
@@ -100,8 +103,8 @@ def _excusable(word: str, question_stems: set[str]) -> bool:
 def align(phrase: str, evidence: Sequence[Evidence], question: str = "") -> Aligned | None:
     """The best place in the evidence for the phrase: an exact word match in the first
     sentence that has one, else the longest partial match whose missing words are all
-    excusable (the question's words, function words) and which covers at least
-    MIN_SHARE of the phrase's words; None when the phrase is not in the evidence."""
+    excusable (the question's words, function words), its share of the phrase's words
+    a signal for the verifier; None when the phrase is not in the evidence."""
     wanted = [t.norm for t in _content(tokens(phrase))]
     if not wanted:
         return None
@@ -110,17 +113,20 @@ def align(phrase: str, evidence: Sequence[Evidence], question: str = "") -> Alig
         if window := _exact(wanted, sentence):
             return Aligned(item, window[0], window[1], 1.0)
     asked = {stem(t.norm) for t in tokens(question)}
+
+    def answers(at: int, length: int) -> bool:
+        """Every word left out is excusable, and the run holds one that is not (only
+        function or question words matched is nothing of an answer)."""
+        rest = wanted[:at] + wanted[at + length :]
+        run = wanted[at : at + length]
+        return all(_excusable(w, asked) for w in rest) and not all(
+            _excusable(w, asked) for w in run
+        )
+
     best: Aligned | None = None
     for item, sentence in parsed:
-        at, length, start, end = _longest_run(wanted, sentence)
-        if not length:
-            continue
-        rest = wanted[:at] + wanted[at + length :]
+        length, start, end = _longest_run(wanted, sentence, answers)
         share = length / len(wanted)
-        if share < MIN_SHARE or not all(_excusable(w, asked) for w in rest):
-            continue
-        if all(_excusable(w, asked) for w in wanted[at : at + length]):
-            continue  # only function or question words matched: nothing of an answer
-        if best is None or share > best.share:
+        if length and (best is None or share > best.share):
             best = Aligned(item, start, end, share)
     return best

@@ -17,6 +17,7 @@ SENTENCES = [
     "In response, OpenAI is diversifying its compute partnerships, engaging Oracle, "
     "Google Cloud and SoftBank.",
     "The bridge, built in 1932, spans 503 metres.",
+    "This moment turns Microsoft from ally into rival.",
 ]
 
 
@@ -50,6 +51,8 @@ def evidence() -> list[Evidence]:
         ("Microsoft wants a larger future stake", "What does Microsoft want?",
          "larger future stake", 0.6),
         ("503 metres", "How long is the bridge?", "503 metres", 1.0),
+        # an answer put as a sentence: only its own word need be in the text
+        ("Microsoft was an ally.", "What was Microsoft before it became a rival?", "ally", 1 / 3),
     ],
 )  # fmt: skip
 def test_align_finds_the_text_the_phrase_copies(

@@ -197,7 +197,7 @@ def test_a_400_is_an_error_and_not_retried(server: tuple[str, Script]) -> None:
     assert len(script.requests) == 1
 
 
-def test_a_chatml_prompt_reaches_a_chat_server_as_system_and_user_messages(
+def test_a_chatml_prompt_reaches_a_chat_server_as_its_turns(
     server: tuple[str, Script],
 ) -> None:
     url, script = server
@@ -207,10 +207,12 @@ def test_a_chatml_prompt_reaches_a_chat_server_as_system_and_user_messages(
     ]
     prompt = Generator(llm(url), PROMPT).render("How much did OpenAI win?", evidence)
     assert llm(url).invoke(prompt, stop=STOP) == "ok"
-    [system, user] = script.requests[0]["messages"]
+    system, *examples, user = script.requests[0]["messages"]
     assert system["role"] == "system"
     assert system["content"].startswith("You answer questions about a text, using only that")
     assert system["content"].endswith("reply NOT FOUND.")
+    assert examples  # the worked examples, as the turns of a conversation before the question
+    assert [m["role"] for m in examples] == ["user", "assistant"] * (len(examples) // 2)
     assert user == {
         "role": "user",
         "content": "Text:\nOpenAI won $200 million.\n\nQuestion: How much did OpenAI win?",
