@@ -520,6 +520,8 @@ def main() -> None:
         help="run only these steps and keep the other figures from --out",
     )
     args = parser.parse_args()
+    if args.only and not args.out.exists():
+        sys.exit(f"bench: --only keeps the other figures from --out, and {args.out} does not exist")
     seed_file = args.data / "seed-questions" / "questions.jsonl"
     squad = args.data / "squad2-dev-sample"
     if not seed_file.exists() or not (squad / "corpus").is_dir():
