@@ -14,7 +14,7 @@ from qa import documents
 from qa.errors import EvalFileError, QuestionError
 from qa.models import Answer, Citation, Signals, Turn, answer_text
 from qa.terms import normalize_answer, token_f1
-from qa.verifier import MAX_ANSWER_WORDS, ungrounded
+from qa.verifier import MAX_ANSWER_WORDS, is_yes_no, ungrounded
 
 
 class EvalQuestion(BaseModel):
@@ -166,7 +166,7 @@ def summarise(results: list[EvalResult], questions: list[EvalQuestion]) -> EvalS
     expects = {q.id: q.expects_answer for q in questions}
     golds = {q.id: q.answers for q in questions}
     answerable = [r for r in results if expects[r.id] is True]
-    right = [r for r in answerable if r.correct and r.citations]
+    right = [r for r in answerable if r.correct and r.citations and not is_yes_no(r.answer)]
     unanswerable = [r for r in results if expects[r.id] is False]
     cites = [c for r in results for c in r.citations]
     answered = [r for r in results if not r.abstained]

@@ -18,7 +18,7 @@ from qa.errors import StoreDamaged
 from qa.followup import REWRITE_TOKENS, Rewriter
 from qa.generator import Generator
 from qa.guard import check_question, question_part
-from qa.llm import REWRITE_SLOT, LlamaCppLLM
+from qa.llm import JUDGE_SLOT, REWRITE_SLOT, LlamaCppLLM
 from qa.models import Answer, IndexReport, Passage, Timings, Turn
 from qa.reading import Reading
 from qa.retriever import Retriever
@@ -26,6 +26,7 @@ from qa.settings import Settings
 from qa.span_reader import ExtractiveReader, SpanReader
 from qa.store import Progress, Store, Warn
 from qa.verifier import verify_reading
+from qa.yes_no import JUDGE_TOKENS, Judge
 
 if TYPE_CHECKING:
     from qa.baseline import Baseline
@@ -82,14 +83,15 @@ def make_llm(settings: Settings) -> BaseLLM:
     return LlamaCppLLM(threads=settings.threads, max_tokens=settings.max_answer_tokens)
 
 
-def rewriting_llm(llm: BaseLLM) -> BaseLLM:
-    """The LLM for rewriting follow-ups: the same model with room for a question, in
-    llama.cpp's second slot so each task keeps its own cached prompt prefix."""
+def slot_llm(llm: BaseLLM, max_tokens: int, slot: int) -> BaseLLM:
+    """The LLM for rewriting follow-ups or judging yes/no questions: the same model with
+    room for their replies, in a llama.cpp slot of their own so each task keeps its own
+    cached prompt prefix."""
     if not isinstance(llm, CompletionLLM):
         return llm
-    update: dict[str, int] = {"max_tokens": REWRITE_TOKENS}
+    update: dict[str, int] = {"max_tokens": max_tokens}
     if has_slots(llm):
-        update["slot"] = REWRITE_SLOT
+        update["slot"] = slot
     return llm.model_copy(update=update)
 
 
@@ -109,11 +111,18 @@ class Pipeline:
         self.store = store_for(settings)
         self.llm = llm or make_llm(settings)
         self.generator = Generator(self.llm, settings.prompts / "answer.txt")
-        rewriter_llm = rewriting_llm(self.llm) if settings.reader != "extractive" else None
+        rewriter_llm = (
+            slot_llm(self.llm, REWRITE_TOKENS, REWRITE_SLOT)
+            if settings.reader != "extractive"
+            else None
+        )
         ahead = None
         if rewriter_llm is not None and has_slots(rewriter_llm):
             ahead = rewriter_llm.model_copy(update={"max_tokens": 1})
         self.rewriter = Rewriter(rewriter_llm, settings.prompts / "rewrite.txt", ahead)
+        self.judge = Judge(
+            slot_llm(self.llm, JUDGE_TOKENS, JUDGE_SLOT), settings.prompts / "yes-no.txt"
+        )
         self.span_reader = span_reader or ExtractiveReader()
         self._retriever: Retriever | None = None
         self._baseline: Baseline | None = None
@@ -181,6 +190,7 @@ class Pipeline:
                     self.generator if s.reader != "extractive" else None,
                     on_token,
                     whole=self.retriever.whole_corpus is not None,
+                    judge=(self.judge, self.retriever.score) if s.reader != "extractive" else None,
                 )
                 draft.timings.extract_s = draft.reading.extract_s
                 self.retriever.score(draft.question, draft.reading.sentences)

@@ -3,6 +3,9 @@ offsets and no-answer scores, and the instruction-tuned LLM reads the evidence a
 answers in a phrase of it (this is what streams in ``qa chat``). Neither decides: the
 verifier weighs them together.
 
+A yes/no question is not put to the LLM as a phrase to copy: the judge (``qa.yes_no``)
+reads the one sentence that best matches it and says Yes, No or UNKNOWN.
+
 The LLM reads a small corpus whole (the retriever hands it over in document order, so
 every question shares the prompt read before) and otherwise the best LLM_PASSAGES
 retrieved passages, in document order too, with the extractive reader's best passage
@@ -20,6 +23,9 @@ from qa.generator import Generated, Generator
 from qa.models import Evidence, Passage
 from qa.span_reader import Found, SpanReader
 from qa.terms import asks_yes_no
+from qa.yes_no import Judge, Judged, supporting
+
+Scorer = Callable[[str, list[Evidence]], None]
 
 CANDIDATES = 5
 LLM_PASSAGES = 2
@@ -39,13 +45,15 @@ class Candidate:
 class Reading:
     """The reader's candidates, best first; the sentences the LLM read, in document
     order; what it answered (None when it was not asked), and where its phrase sits in
-    those sentences (None when nowhere)."""
+    those sentences (None when nowhere); for a yes/no question, the judge's verdict
+    on its best sentence instead."""
 
     candidates: list[Candidate] = field(default_factory=list)
     context: list[Evidence] = field(default_factory=list)
     generated: Generated | None = None
     aligned: Aligned | None = None
     extract_s: float = 0.0
+    judged: Judged | None = None
 
     @property
     def sentences(self) -> list[Evidence]:
@@ -85,9 +93,11 @@ def read(
     llm: Generator | None = None,
     on_token: Callable[[str], None] | None = None,
     whole: bool = False,
+    judge: tuple[Judge, Scorer] | None = None,
 ) -> Reading:
     """The reader's candidates (when a reader is given), then the LLM's answer (when an
-    LLM is given) from its context."""
+    LLM is given) from its context; for a yes/no question, the judge's verdict (when a
+    judge and the scorer that sets each sentence's similarity are given)."""
     started = time.perf_counter()
     found = reader.read(question, [p.text for p in passages], CANDIDATES) if reader else []
     candidates = locate(found, passages)
@@ -96,8 +106,20 @@ def read(
         return Reading(candidates, extract_s=spent)
     best = candidates[0].found.passage if candidates else None
     context = llm_context(passages, whole, best)
+    if judge is not None and asks_yes_no(question):
+        judged = judge_yes_no(question, context, *judge)
+        return Reading(candidates, context, extract_s=spent, judged=judged)
     generated = llm.answer(question, context, on_token)
     aligned = None
     if not generated.declined and not (asks_yes_no(question) and generated.yes_no):
         aligned = align(generated.phrase, context, question)
     return Reading(candidates, context, generated, aligned, spent)
+
+
+def judge_yes_no(
+    question: str, context: list[Evidence], judge: Judge, score: Scorer
+) -> Judged | None:
+    """The judge's verdict on the sentence of the context that best matches the question."""
+    score(question, context)
+    sentence = supporting(question, context)
+    return judge.judge(question, sentence) if sentence else None

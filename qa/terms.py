@@ -127,6 +127,10 @@ _YES_NO_QUESTION = re.compile(
 )
 
 
+_CHOICE = re.compile(r"\bor\b", re.IGNORECASE)
+
+
 def asks_yes_no(question: str) -> bool:
-    """Whether the question is answered by yes or no ("Is OpenAI allowed to ...?")."""
-    return bool(_YES_NO_QUESTION.match(question))
+    """Whether the question is answered by yes or no ("Is OpenAI allowed to ...?"); one
+    that offers a choice ("Is it X or Y?") is answered by a phrase."""
+    return bool(_YES_NO_QUESTION.match(question)) and not _CHOICE.search(question)

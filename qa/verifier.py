@@ -20,7 +20,7 @@ from qa.reading import Reading
 from qa.terms import (
     asks_for_number,
     asks_how_long,
-    asks_yes_no,
+    content_terms,
     fold,
     mentions_duration,
     mentions_number,
@@ -28,6 +28,7 @@ from qa.terms import (
     token_f1,
     words,
 )
+from qa.yes_no import Judged
 
 ABSTAIN = "I can't find that in the documents."
 MAX_ANSWER_WORDS = 30
@@ -49,8 +50,16 @@ class Verdict:
     signals: Signals | None = None
 
 
+def is_yes_no(answer: str) -> bool:
+    """Whether the answer is a bare "Yes" or "No" (a verdict on its quote, not a phrase of it)."""
+    return _MARKER.sub(" ", answer).strip() in ("Yes", "No")
+
+
 def ungrounded(answer: str, quotes: list[str]) -> list[str]:
-    """Numbers and capitalised names in the answer that no quote contains."""
+    """Numbers and capitalised names in the answer that no quote contains (a bare "Yes"
+    or "No" names nothing)."""
+    if is_yes_no(answer):
+        return []
     haystack = fold(" ".join(quotes))
     facts = [m.group().rstrip(".,") for m in _FACT.finditer(_MARKER.sub(" ", answer))]
     return [f for f in facts if f and fold(f) not in haystack]
@@ -88,22 +97,20 @@ def agrees(free: str, candidate: str) -> bool:
 
 @dataclass(frozen=True)
 class Choice:
-    """The answer to show (``yes_no``: "Yes" or "No", else ``sentence.text[start:end]``)."""
+    """The answer to show: ``sentence.text[start:end]``."""
 
     sentence: Evidence
     start: int
     end: int
-    yes_no: str = ""
 
     @property
     def text(self) -> str:
-        return self.yes_no or self.sentence.text[self.start : self.end]
+        return self.sentence.text[self.start : self.end]
 
 
 def choose(question: str, reading: Reading) -> tuple[Choice | None, Signals]:
-    """What to answer, and the signals the abstention model judges it by: a yes/no
-    question the LLM answered yes or no gets that, cited by the reader's best sentence;
-    else the LLM's phrase where it aligned; else the reader's best span."""
+    """What to answer, and the signals the abstention model judges it by: the LLM's
+    phrase where it aligned, else the reader's best span."""
     generated, aligned = reading.generated, reading.aligned
     best = reading.candidates[0] if reading.candidates else None
     signals = Signals(
@@ -116,10 +123,7 @@ def choose(question: str, reading: Reading) -> tuple[Choice | None, Signals]:
         reader_margin=best.found.margin if best else NO_SPAN_MARGIN,
     )
     choice = None
-    if generated and generated.yes_no and asks_yes_no(question) and best:
-        choice = Choice(best.sentence, 0, len(best.sentence.text), generated.yes_no)
-        signals.yes_no = True
-    elif aligned:
+    if aligned:
         choice = Choice(aligned.evidence, aligned.start, aligned.end)
         signals.from_llm = True
     elif best:
@@ -147,6 +151,8 @@ def verify_reading(question: str, reading: Reading, mode: str, min_confidence: f
     sentence; else abstain."""
     if not words(question):
         return abstain("the question has no words")
+    if reading.judged is not None:
+        return verify_yes_no(question, reading.judged, reading.context)
     choice, signals = choose(question, reading)
     if choice is None:
         return abstain("nothing in the retrieved text answers it", signals)
@@ -155,27 +161,77 @@ def verify_reading(question: str, reading: Reading, mode: str, min_confidence: f
     return decide(question, choice, signals, likelihood, min_confidence)
 
 
+def _same_stem(a: str, b: str) -> bool:
+    return a == b or (min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a)))
+
+
+def names_elsewhere(question: str, sentence: Evidence, context: list[Evidence]) -> list[str]:
+    """The question's names and numbers that the evidence holds but this sentence does not:
+    the sentence is then about something else ("Is Microsoft allowed to build weapons?"
+    against OpenAI's policies). A name the evidence never uses ("Pentagon" for "Department
+    of Defense") is left to the judge."""
+    elsewhere = content_terms(" ".join(item.text for item in context))
+    here = content_terms(sentence.text)
+
+    def lacks(term: str) -> bool:  # "Germany" (germani) is held by "German Empire" (german)
+        return term in elsewhere and not any(_same_stem(term, h) for h in here)
+
+    names = [m.group() for m in _FACT.finditer(question) if m.start() > 0]
+    return [name for name in names if any(lacks(t) for t in content_terms(name))]
+
+
+def verify_yes_no(question: str, judged: Judged, context: list[Evidence]) -> Verdict:
+    """The judge's Yes or No, citing the sentence it judged, when its probability
+    reaches its bar (``qa.yes_no``) and the sentence names what the question names;
+    else an abstention."""
+    sentence = judged.sentence
+    signals = Signals(
+        candidate=judged.verdict or "",
+        similarity=sentence.similarity,
+        coverage=sentence.coverage,
+        missing=sentence.missing,
+        llm_asked=True,
+        declined=judged.verdict is None,
+        yes_no=True,
+        confidence=round(judged.probability, 4),
+    )
+    if judged.verdict is None:
+        if judged.yes is None:
+            return abstain("the LLM gave no probabilities for yes or no", signals)
+        return abstain(
+            f"the text does not show yes or no (yes {judged.yes:.2f}, no {judged.no or 0:.2f})",
+            signals,
+        )
+    lacking = names_elsewhere(question, sentence, context)
+    if lacking:
+        return abstain(f"the sentence judged does not name {', '.join(lacking)}", signals)
+    citation = cite(sentence)
+    if citation is None:
+        return abstain("the cited file changed since indexing", signals)
+    return Verdict(f"{judged.verdict} [1]", False, [citation], "", signals)
+
+
 def decide(
     question: str, choice: Choice, signals: Signals, likelihood: float, min_confidence: float
 ) -> Verdict:
     """The answer for a chosen span of the given likelihood, if it passes every check."""
     span = choice.text.strip().rstrip(".,;:")
     rest = choice.sentence.text[choice.end :]
-    if not choice.yes_no and _ABBREVIATION.search(span) and rest.startswith("."):
+    if _ABBREVIATION.search(span) and rest.startswith("."):
         span += "."
     if not normalize_answer(span):
         return abstain(f"proposal has no words: {span!r}", signals)
-    if not choice.yes_no and f" {normalize_answer(span)} " in f" {normalize_answer(question)} ":
+    if f" {normalize_answer(span)} " in f" {normalize_answer(question)} ":
         return abstain(f"proposal only repeats the question: {span!r}", signals)
     if len(span.split()) > MAX_ANSWER_WORDS:
         return abstain("proposal longer than a short answer", signals)
-    if asks_how_long(question) and not choice.yes_no and not mentions_duration(span):
+    if asks_how_long(question) and not mentions_duration(span):
         return abstain(f"proposal names no duration or length: {span!r}", signals)
     if likelihood < min_confidence:
         return abstain(f"confidence {signals.confidence:.2f} below {min_confidence:.2f}", signals)
     citation = cite(choice.sentence)
     if citation is None:
         return abstain("the cited file changed since indexing", signals)
-    if not choice.yes_no and ungrounded(span, [citation.quote]):
+    if ungrounded(span, [citation.quote]):
         return abstain("answer holds facts the quote does not", signals)
     return Verdict(f"{span} [1]", False, [citation], "", signals)

@@ -9,7 +9,7 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.llms import LLM
 from pydantic import Field
 
-from qa.completion import Completion, CompletionLLM
+from qa.completion import Alternatives, Completion, CompletionLLM
 
 
 class ScriptedLLM(LLM):
@@ -40,6 +40,7 @@ class TokenLLM(CompletionLLM):
     the in-process and server LLMs do (``qa.completion``)."""
 
     tokens: list[tuple[str, float]] = Field(default_factory=list)
+    alternatives: list[Alternatives] = Field(default_factory=list)  # each token's top ones
     prompts: list[str] = Field(default_factory=list)
     max_tokens: int = 48
 
@@ -49,7 +50,8 @@ class TokenLLM(CompletionLLM):
 
     def _complete(self, prompt: str, stop: list[str] | None) -> Completion:
         self.prompts.append(prompt)
-        return "".join(t for t, _ in self.tokens), [p for _, p in self.tokens], []
+        text = "".join(t for t, _ in self.tokens)
+        return text, [p for _, p in self.tokens], self.alternatives
 
     def _tokens(self, prompt: str, stop: list[str] | None) -> Iterator[Completion]:
         self.prompts.append(prompt)

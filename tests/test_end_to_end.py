@@ -15,9 +15,6 @@ from qa.evaluate import citation_valid
 from tests.conftest import SHARED_DATA
 
 pytestmark = pytest.mark.slow
-# The LLM says "No" and the reader's sentence shows it, but the abstention model, fitted on
-# sets with few yes/no questions, gives it 0.07 against 0.20: a known gap, not yet closed.
-YES_NO_GAP = "yes/no answers score under the threshold of 0.30"
 runner = CliRunner()
 
 
@@ -112,10 +109,7 @@ def test_eval_on_the_public_seed_questions(workdir: Path) -> None:
         ("Who are OpenAI's new compute partners?", "Oracle, Google Cloud and SoftBank [1]",
          "engaging Oracle"),
         ("What does Microsoft want?", "larger future stake [1]", "desire for a larger"),
-        pytest.param(
-            "Is OpenAI allowed to build weapons?", "No [1]", "forbid weapons development",
-            marks=pytest.mark.xfail(strict=True, reason=YES_NO_GAP),
-        ),
+        ("Is OpenAI allowed to build weapons?", "No [1]", "forbid weapons development"),
     ],
 )  # fmt: skip
 def test_a_new_users_first_questions_are_answered(

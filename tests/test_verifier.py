@@ -27,6 +27,7 @@ from qa.verifier import (
     ungrounded,
     verify_reading,
 )
+from qa.yes_no import Judged
 
 DOC = (
     "Background.\r\n"
@@ -258,25 +259,43 @@ def test_an_llm_not_found_falls_back_to_the_readers_span(doc: Path) -> None:
     assert verdict.signals.declined and not verdict.signals.from_llm
 
 
-def test_a_yes_no_question_answered_no_cites_the_readers_best_sentence(doc: Path) -> None:
-    weapons = evidence(doc, WEAPONS)
-    given = reading(span(weapons, "forbids weapons development"), reply="No.")
-    verdict = run("Is OpenAI allowed to build weapons?", given)
-    assert verdict.answer == "No [1]"
+def judged_reading(doc: Path, sentence: str, yes: float | None, no: float | None) -> Reading:
+    context = [evidence(doc, text) for text in (CONTRACT, CAMPUS, WEAPONS)]
+    [judged] = [item for item in context if item.text == sentence]
+    return Reading(context=context, judged=Judged(judged, yes, no))
+
+
+def test_a_judged_no_is_answered_citing_the_sentence_judged(doc: Path) -> None:
+    verdict = run("Does the contract allow weapons work?", judged_reading(doc, WEAPONS, 0.1, 0.7))
+    assert (verdict.answer, verdict.abstained) == ("No [1]", False)
     [citation] = verdict.citations
-    assert citation.quote == WEAPONS
+    assert citation.quote == WEAPONS == DOC[citation.start : citation.end]
     assert verdict.signals is not None
     assert verdict.signals.yes_no and verdict.signals.candidate == "No"
+    assert verdict.signals.confidence == 0.7
+
+
+def test_a_judge_in_doubt_abstains(doc: Path) -> None:
+    verdict = run("Is the campus in Redmond?", judged_reading(doc, CAMPUS, 0.6, 0.3))
+    assert_abstained(verdict, "the text does not show yes or no (yes 0.60, no 0.30)")
+    verdict = run("Is the campus in Redmond?", judged_reading(doc, CAMPUS, None, None))
+    assert_abstained(verdict, "the LLM gave no probabilities for yes or no")
+
+
+def test_a_judged_sentence_without_a_name_the_evidence_holds_abstains(doc: Path) -> None:
+    reading = judged_reading(doc, WEAPONS, 0.1, 0.9)
+    verdict = run("Is Microsoft allowed to build weapons?", reading)
+    assert_abstained(verdict, "the sentence judged does not name Microsoft")
+
+
+def test_a_name_the_evidence_never_uses_is_left_to_the_judge(doc: Path) -> None:
+    reading = judged_reading(doc, CONTRACT, 0.9, 0.05)
+    assert run("Is the Pentagon deal worth $200 million?", reading).answer == "Yes [1]"
 
 
 def test_a_no_to_a_question_that_is_not_yes_no_is_not_the_answer(doc: Path) -> None:
     given = reading(span(evidence(doc, CAMPUS), "Redmond"), reply="No")
     assert run("Where is the main campus?", given).answer == "Redmond [1]"
-
-
-def test_a_yes_no_question_without_a_reader_span_abstains() -> None:
-    verdict = run("Is OpenAI allowed to build weapons?", reading(reply="No"))
-    assert_abstained(verdict, "nothing in the retrieved text answers it")
 
 
 def test_a_phrase_that_repeats_the_question_abstains(doc: Path) -> None:
@@ -438,6 +457,12 @@ def test_ungrounded_empty_when_all_facts_quoted() -> None:
     quotes = ["The deal was worth 1,000 dollars.", "It was signed by OpenAI’s board."]
     assert ungrounded("1,000 dollars, signed by OpenAI's board.", quotes) == []
     assert ungrounded("worth a lot", quotes) == []
+
+
+def test_a_yes_or_no_names_nothing_but_a_phrase_starting_so_can() -> None:
+    quotes = ["The contract forbids weapons development."]
+    assert ungrounded("No [1]", quotes) == ungrounded("Yes", quotes) == []
+    assert ungrounded("Yes, Palantir [1]", quotes) == ["Yes", "Palantir"]
 
 
 def test_ungrounded_with_no_quotes_lists_every_fact() -> None:
