@@ -169,16 +169,25 @@ def faithful(rewrite: str, question: str, turns: Sequence[Turn]) -> bool:
 
 @dataclass(frozen=True)
 class Followup:
-    """What to read and what to search for, for a question asked after earlier turns."""
+    """What to read and what to search for, for a question asked after earlier turns,
+    and the answers already shown, which an answer to a follow-up should not just repeat
+    ("What will they prototype there?" is not answered "Washington, D.C." again)."""
 
     question: str
     search: str
     rewritten: bool = False
+    shown: tuple[str, ...] = ()
+
+
+def shown(turns: Sequence[Turn]) -> tuple[str, ...]:
+    return tuple(turn.answer for turn in turns if turn.answer)
 
 
 def unresolved(question: str, turns: Sequence[Turn]) -> Followup:
     """The question as written, searched for with the last question searched."""
-    return Followup(question, f"{turns[-1].searched} {question}" if turns else question)
+    if not turns:
+        return Followup(question, question)
+    return Followup(question, f"{turns[-1].searched} {question}", shown=shown(turns))
 
 
 class Rewriter:
@@ -236,7 +245,7 @@ class Rewriter:
         for candidate in (rewrite, swapped(question, turns[-1].searched)):
             resolved = content_terms(candidate) - content_terms(question)  # what it filled in
             if resolved and faithful(candidate, question, turns):
-                return Followup(candidate, candidate, rewritten=True)
+                return Followup(candidate, candidate, rewritten=True, shown=shown(turns))
         return unresolved(question, turns)
 
 

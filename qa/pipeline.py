@@ -165,10 +165,14 @@ class Pipeline:
         return report if report and (report.changed or report.skipped) else None
 
     def chain(
-        self, on_token: TokenSink | None = None, search: str | None = None
+        self,
+        on_token: TokenSink | None = None,
+        search: str | None = None,
+        shown: Sequence[str] = (),
     ) -> Runnable[str, Answer]:
         """retrieve | read | verify, with each step's time recorded; retrieval looks for
-        the question, or for ``search`` when given (a follow-up with its topic)."""
+        the question, or for ``search`` when given (a follow-up with its topic); an
+        answer that only repeats one already ``shown`` in the conversation is none."""
         s = self.settings
 
         def retrieve(question: str) -> Draft:
@@ -202,7 +206,7 @@ class Pipeline:
             threshold = s.min_confidence
             if threshold is None:
                 threshold = abstention.model_for(s.reader).threshold
-            verdict = verify_reading(draft.question, draft.reading, s.reader, threshold)
+            verdict = verify_reading(draft.question, draft.reading, s.reader, threshold, shown)
             draft.timings.verify_s = time.perf_counter() - started
             return Answer(question=draft.asked, timings=draft.timings, **vars(verdict))
 
@@ -224,11 +228,11 @@ class Pipeline:
         followup = self.rewriter.followup(question, history)
         rewrite_s = time.perf_counter() - started - index_s
         try:
-            answer = self.chain(on_token, followup.search).invoke(followup.question)
+            answer = self.chain(on_token, followup.search, followup.shown).invoke(followup.question)
         except StoreDamaged as damage:
             (warn or (lambda _: None))(f"{damage}; rebuilding it from the documents")
             self.index(warn=warn, rebuild=True)
-            answer = self.chain(on_token, followup.search).invoke(followup.question)
+            answer = self.chain(on_token, followup.search, followup.shown).invoke(followup.question)
         answer.question = question
         answer.standalone = followup.question if followup.rewritten else ""
         answer.timings.index_s = index_s

@@ -11,6 +11,7 @@ Whether to answer at all: the fitted abstention model over every signal.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from qa.yes_no import Judged
 
 ABSTAIN = "I can't find that in the documents."
 MAX_ANSWER_WORDS = 30
+LEAD_IN = 2  # sentences before a cited one that may hold the name it refers back to
 NO_SPAN_MARGIN = -10.0  # the reader margin when it found no span: far below any it gives
 _MARKER = re.compile(r"\[\d+\]")
 _ABBREVIATION = re.compile(r"\b(?:[A-Za-z]\.)+[A-Za-z]$")
@@ -108,9 +110,15 @@ class Choice:
         return self.sentence.text[self.start : self.end]
 
 
-def choose(question: str, reading: Reading) -> tuple[Choice | None, Signals]:
+def repeats(span: str, said: str) -> bool:
+    """Whether the span only repeats words already said (the question, or an answer
+    shown earlier in the conversation)."""
+    return f" {normalize_answer(span)} " in f" {normalize_answer(said)} "
+
+
+def choose(question: str, reading: Reading, said: str = "") -> tuple[Choice | None, Signals]:
     """What to answer, and the signals the abstention model judges it by: the LLM's
-    phrase where it aligned, else the reader's best span."""
+    phrase where it aligned and says something new, else the reader's best span."""
     generated, aligned = reading.generated, reading.aligned
     best = reading.candidates[0] if reading.candidates else None
     signals = Signals(
@@ -123,7 +131,7 @@ def choose(question: str, reading: Reading) -> tuple[Choice | None, Signals]:
         reader_margin=best.found.margin if best else NO_SPAN_MARGIN,
     )
     choice = None
-    if aligned:
+    if aligned and not repeats(aligned.text, said or question):
         choice = Choice(aligned.evidence, aligned.start, aligned.end)
         signals.from_llm = True
     elif best:
@@ -143,41 +151,62 @@ def choose(question: str, reading: Reading) -> tuple[Choice | None, Signals]:
     signals.coverage = support.coverage
     signals.missing = support.missing
     signals.type_mismatch = type_mismatch(question, choice.text)
+    evidence = [*reading.context, *reading.sentences]
+    signals.names_lacking = len(names_elsewhere(question, lead_in(support, evidence), evidence))
     return choice, signals
 
 
-def verify_reading(question: str, reading: Reading, mode: str, min_confidence: float) -> Verdict:
+def verify_reading(
+    question: str,
+    reading: Reading,
+    mode: str,
+    min_confidence: float,
+    shown: Sequence[str] = (),
+) -> Verdict:
     """Answer with the chosen span when the abstention model trusts it, citing its
-    sentence; else abstain."""
+    sentence; else abstain. An answer that only repeats the question, or an answer
+    already ``shown`` in the conversation, is none."""
     if not words(question):
         return abstain("the question has no words")
     if reading.judged is not None:
         return verify_yes_no(question, reading.judged, reading.context)
-    choice, signals = choose(question, reading)
+    said = " ".join([question, *shown])
+    choice, signals = choose(question, reading, said)
     if choice is None:
         return abstain("nothing in the retrieved text answers it", signals)
     likelihood = abstention.model_for(mode).probability(signals)
     signals.confidence = round(likelihood, 4)
-    return decide(question, choice, signals, likelihood, min_confidence)
+    return decide(question, choice, signals, likelihood, min_confidence, said)
 
 
 def _same_stem(a: str, b: str) -> bool:
     return a == b or (min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a)))
 
 
-def names_elsewhere(question: str, sentence: Evidence, context: list[Evidence]) -> list[str]:
-    """The question's names and numbers that the evidence holds but this sentence does not:
-    the sentence is then about something else ("Is Microsoft allowed to build weapons?"
+def names_elsewhere(question: str, here: list[Evidence], evidence: list[Evidence]) -> list[str]:
+    """The question's names and numbers that the evidence holds but these sentences do
+    not: they are then about something else ("Is Microsoft allowed to build weapons?"
     against OpenAI's policies). A name the evidence never uses ("Pentagon" for "Department
-    of Defense") is left to the judge."""
-    elsewhere = content_terms(" ".join(item.text for item in context))
-    here = content_terms(sentence.text)
+    of Defense") tells nothing."""
+    elsewhere = content_terms(" ".join(item.text for item in evidence))
+    held = content_terms(" ".join(item.text for item in here))
 
     def lacks(term: str) -> bool:  # "Germany" (germani) is held by "German Empire" (german)
-        return term in elsewhere and not any(_same_stem(term, h) for h in here)
+        return term in elsewhere and not any(_same_stem(term, h) for h in held)
 
     names = [m.group() for m in _FACT.finditer(question) if m.start() > 0]
     return [name for name in names if any(lacks(t) for t in content_terms(name))]
+
+
+def lead_in(sentence: Evidence, evidence: list[Evidence], before: int = LEAD_IN) -> list[Evidence]:
+    """The sentence and the ones just before it in its file among the evidence, where a
+    name it refers back to ("He was born ...") stands."""
+    earlier = {
+        (item.start, item.text): item
+        for item in evidence
+        if item.source == sentence.source and item.start < sentence.start
+    }
+    return [*[earlier[k] for k in sorted(earlier)][-before:], sentence]
 
 
 def verify_yes_no(question: str, judged: Judged, context: list[Evidence]) -> Verdict:
@@ -202,7 +231,7 @@ def verify_yes_no(question: str, judged: Judged, context: list[Evidence]) -> Ver
             f"the text does not show yes or no (yes {judged.yes:.2f}, no {judged.no or 0:.2f})",
             signals,
         )
-    lacking = names_elsewhere(question, sentence, context)
+    lacking = names_elsewhere(question, [sentence], context)
     if lacking:
         return abstain(f"the sentence judged does not name {', '.join(lacking)}", signals)
     citation = cite(sentence)
@@ -212,16 +241,22 @@ def verify_yes_no(question: str, judged: Judged, context: list[Evidence]) -> Ver
 
 
 def decide(
-    question: str, choice: Choice, signals: Signals, likelihood: float, min_confidence: float
+    question: str,
+    choice: Choice,
+    signals: Signals,
+    likelihood: float,
+    min_confidence: float,
+    said: str = "",
 ) -> Verdict:
-    """The answer for a chosen span of the given likelihood, if it passes every check."""
+    """The answer for a chosen span of the given likelihood, if it passes every check
+    (``said``: the question and the answers shown before it, when not the question alone)."""
     span = choice.text.strip().rstrip(".,;:")
     rest = choice.sentence.text[choice.end :]
     if _ABBREVIATION.search(span) and rest.startswith("."):
         span += "."
     if not normalize_answer(span):
         return abstain(f"proposal has no words: {span!r}", signals)
-    if f" {normalize_answer(span)} " in f" {normalize_answer(question)} ":
+    if repeats(span, said or question):
         return abstain(f"proposal only repeats the question: {span!r}", signals)
     if len(span.split()) > MAX_ANSWER_WORDS:
         return abstain("proposal longer than a short answer", signals)

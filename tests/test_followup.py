@@ -127,7 +127,8 @@ def test_a_follow_up_is_rewritten_from_the_conversation(reply: str) -> None:
     rest (a chat server may write the whole question again)."""
     rewrite, llm = rewriter(reply)
     asked = "Who awarded OpenAI's Pentagon contract?"
-    assert rewrite.followup("Who awarded it?", [CONTRACT]) == Followup(asked, asked, True)
+    expected = Followup(asked, asked, True, shown=("$200 million",))
+    assert rewrite.followup("Who awarded it?", [CONTRACT]) == expected
     [prompt] = llm.prompts
     assert prompt.endswith(
         "User: How much is OpenAI's Pentagon contract worth?\nAssistant: $200 million\n\n"
@@ -183,7 +184,9 @@ def test_an_unfaithful_or_unresolved_rewrite_is_not_used(reply: str) -> None:
     """The question is read as written, and searched for with the last question."""
     rewrite, _ = rewriter(reply)
     assert rewrite.followup("Who awarded it?", [CONTRACT]) == Followup(
-        "Who awarded it?", "How much is OpenAI's Pentagon contract worth? Who awarded it?"
+        "Who awarded it?",
+        "How much is OpenAI's Pentagon contract worth? Who awarded it?",
+        shown=("$200 million",),
     )
 
 

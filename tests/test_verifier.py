@@ -300,14 +300,37 @@ def test_a_no_to_a_question_that_is_not_yes_no_is_not_the_answer(doc: Path) -> N
 
 def test_a_phrase_that_repeats_the_question_abstains(doc: Path) -> None:
     contract = evidence(doc, CONTRACT)
-    given = reading(
-        reply="the U.S. Department of Defense",
-        aligned=phrase(contract, "the U.S. Department of Defense"),
-    )
+    given = reading(span(contract, "the U.S. Department of Defense"))
     verdict = run("What did OpenAI sign with the U.S. Department of Defense?", given)
     assert_abstained(verdict, "proposal only repeats the question")
     assert verdict.signals is not None
     assert verdict.signals.candidate == "the U.S. Department of Defense"
+
+
+def test_an_llm_phrase_that_repeats_the_question_gives_way_to_the_readers_span(
+    doc: Path,
+) -> None:
+    contract = evidence(doc, CONTRACT)
+    said = phrase(contract, "the U.S. Department of Defense")
+    question = "What did OpenAI sign with the U.S. Department of Defense?"
+    given = reading(span(contract, "$200 million contract"), reply=said.text, aligned=said)
+    assert run(question, given, 0.0).answer == "$200 million contract [1]"
+    alone = reading(reply=said.text, aligned=said)
+    assert_abstained(run(question, alone), "nothing in the retrieved text answers it")
+
+
+def test_a_follow_up_is_not_answered_with_an_answer_already_shown(doc: Path) -> None:
+    campus, contract = evidence(doc, CAMPUS), evidence(doc, CONTRACT)
+    given = reading(
+        span(contract, "$200 million"), reply="Redmond", aligned=phrase(campus, "Redmond")
+    )
+    question = "What did they sign there?"
+    assert run(question, given, 0.0).answer == "Redmond [1]"
+    shown = verify_reading(question, given, "combined", 0.0, ["Redmond, Washington"])
+    assert shown.answer == "$200 million [1]"
+    only = reading(span(campus, "Redmond"))
+    verdict = verify_reading(question, only, "combined", 0.0, ["Redmond"])
+    assert_abstained(verdict, "proposal only repeats the question")
 
 
 def test_a_number_inside_a_question_number_is_not_a_repeat(doc: Path) -> None:
@@ -505,3 +528,41 @@ def test_type_mismatch_flags_numeric_questions_without_numbers(
     question: str, candidate: str, expected: bool
 ) -> None:
     assert type_mismatch(question, candidate) is expected
+
+
+# --- names the cited lines lack -----------------------------------------------------
+
+BORN = "Background.\nGeorge Stephenson built the Rocket.\nHe was born in Wylam.\n"
+CHOPIN = "Chopin was born in the village of Żelazowa Wola."
+
+
+def test_lead_in_is_the_sentence_and_those_just_before_it_in_its_file(tmp_path: Path) -> None:
+    path = tmp_path / "born.txt"
+    path.write_text(BORN, encoding="utf-8")
+    background, built, born = (
+        evidence(path, s)
+        for s in ("Background.", "George Stephenson built the Rocket.", "He was born in Wylam.")
+    )
+    other = evidence(path, "Background.").model_copy(update={"source": "other.txt", "start": 5})
+    assert verifier.lead_in(born, [born, other, built, background]) == [background, built, born]
+    assert verifier.lead_in(born, [background, built], before=1) == [built, born]
+    assert verifier.lead_in(background, [built, born]) == [background]
+
+
+def test_names_lacking_counts_the_questions_names_the_evidence_holds_elsewhere(
+    tmp_path: Path,
+) -> None:
+    path, warsaw = tmp_path / "born.txt", tmp_path / "warsaw.txt"
+    path.write_text(BORN, encoding="utf-8")
+    warsaw.write_text(CHOPIN, encoding="utf-8")
+    built, born = evidence(path, "George Stephenson built the Rocket."), evidence(warsaw, CHOPIN)
+    wrong = reading(span(born, "Żelazowa Wola"), reply="Żelazowa Wola")
+    wrong.context.insert(0, built)
+    assert choose("Where was George Stephenson born?", wrong)[1].names_lacking == 2
+    assert choose("Where was Chopin born?", wrong)[1].names_lacking == 0
+    assert choose("Where was Isambard Brunel born?", wrong)[1].names_lacking == 0  # never named
+
+    wylam = evidence(path, "He was born in Wylam.")
+    right = reading(span(wylam, "Wylam"), reply="Wylam")
+    right.context.insert(0, built)
+    assert choose("Where was George Stephenson born?", right)[1].names_lacking == 0
