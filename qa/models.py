@@ -84,7 +84,6 @@ class Signals(BaseModel):
     coverage: float = 0.0
     missing: float = 0.0
     type_mismatch: bool = False
-    names_lacking: int = 0  # the question's names the evidence holds but the cited lines lack
     llm_asked: bool = False
     declined: bool = False  # the LLM said NOT FOUND (or was not asked)
     aligned: float = 0.0  # the share of the LLM's phrase found in a sentence

@@ -33,7 +33,6 @@ from qa.yes_no import Judged
 
 ABSTAIN = "I can't find that in the documents."
 MAX_ANSWER_WORDS = 30
-LEAD_IN = 2  # sentences before a cited one that may hold the name it refers back to
 NO_SPAN_MARGIN = -10.0  # the reader margin when it found no span: far below any it gives
 _MARKER = re.compile(r"\[\d+\]")
 _ABBREVIATION = re.compile(r"\b(?:[A-Za-z]\.)+[A-Za-z]$")
@@ -151,8 +150,6 @@ def choose(question: str, reading: Reading, said: str = "") -> tuple[Choice | No
     signals.coverage = support.coverage
     signals.missing = support.missing
     signals.type_mismatch = type_mismatch(question, choice.text)
-    evidence = [*reading.context, *reading.sentences]
-    signals.names_lacking = len(names_elsewhere(question, lead_in(support, evidence), evidence))
     return choice, signals
 
 
@@ -196,17 +193,6 @@ def names_elsewhere(question: str, here: list[Evidence], evidence: list[Evidence
 
     names = [m.group() for m in _FACT.finditer(question) if m.start() > 0]
     return [name for name in names if any(lacks(t) for t in content_terms(name))]
-
-
-def lead_in(sentence: Evidence, evidence: list[Evidence], before: int = LEAD_IN) -> list[Evidence]:
-    """The sentence and the ones just before it in its file among the evidence, where a
-    name it refers back to ("He was born ...") stands."""
-    earlier = {
-        (item.start, item.text): item
-        for item in evidence
-        if item.source == sentence.source and item.start < sentence.start
-    }
-    return [*[earlier[k] for k in sorted(earlier)][-before:], sentence]
 
 
 def verify_yes_no(question: str, judged: Judged, context: list[Evidence]) -> Verdict:
