@@ -61,9 +61,10 @@ class TokenLLM(CompletionLLM):
 
 class RewritingLLM(ScriptedLLM):
     """Like ScriptedLLM, but a follow-up rewrite prompt (``prompts/rewrite.txt``) gets
-    ``rewrite``."""
+    ``rewrite``, and the answer prompts get ``replies`` in turn while any are left."""
 
     rewrite: str = ""
+    replies: list[str] = Field(default_factory=list)
 
     def _call(
         self,
@@ -73,4 +74,6 @@ class RewritingLLM(ScriptedLLM):
         **kwargs: Any,
     ) -> str:
         reply = super()._call(prompt, stop, run_manager, **kwargs)
-        return self.rewrite if "Last question:" in prompt else reply
+        if "Last question:" in prompt:
+            return self.rewrite
+        return self.replies.pop(0) if self.replies else reply

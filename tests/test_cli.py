@@ -208,9 +208,14 @@ def test_chat_answers_a_follow_up_as_the_question_it_stands_for(
 def test_eval_asks_a_lines_history_first_and_reports_the_standalone_question(
     monkeypatch: pytest.MonkeyPatch, workdir: Path
 ) -> None:
-    scripted = RewritingLLM(reply=" $200 million.", rewrite="How much is OpenAI's contract worth?")
+    scripted = RewritingLLM(
+        replies=["U.S. Department of Defense"],
+        reply=" $200 million.",
+        rewrite="How much is OpenAI's contract worth?",
+    )
     monkeypatch.setattr("qa.pipeline.LlamaCppLLM", lambda **_: scripted)
-    line = {"id": "f", "history": [QUESTION], "question": "And how much is that worth?"}
+    history = "Who awarded OpenAI's contract?"
+    line = {"id": "f", "history": [history], "question": "And how much is that worth?"}
     (workdir / "q.jsonl").write_text(json.dumps({**line, "answers": ["$200 million"]}) + "\n")
     result = runner.invoke(app, ["eval", "q.jsonl", "--out", "report.json"])
     assert result.exit_code == 0, result.stderr
