@@ -180,6 +180,7 @@ class Followup:
 
 
 def shown(turns: Sequence[Turn]) -> tuple[str, ...]:
+    """The answers the turns showed (an abstention shows none)."""
     return tuple(turn.answer for turn in turns if turn.answer)
 
 

@@ -197,7 +197,8 @@ class Pipeline:
                     judge=(self.judge, self.retriever.score) if s.reader != "extractive" else None,
                 )
                 draft.timings.extract_s = draft.reading.extract_s
-                self.retriever.score(draft.question, draft.reading.sentences)
+                if draft.reading.judged is None:  # the judge's scorer has done it
+                    self.retriever.score(draft.question, draft.reading.sentences)
             draft.timings.read_s = time.perf_counter() - started
             return draft
 

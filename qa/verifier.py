@@ -232,17 +232,17 @@ def decide(
     signals: Signals,
     likelihood: float,
     min_confidence: float,
-    said: str = "",
+    said: str,
 ) -> Verdict:
     """The answer for a chosen span of the given likelihood, if it passes every check
-    (``said``: the question and the answers shown before it, when not the question alone)."""
+    (``said``: the question and the answers shown before it in the conversation)."""
     span = choice.text.strip().rstrip(".,;:")
     rest = choice.sentence.text[choice.end :]
     if _ABBREVIATION.search(span) and rest.startswith("."):
         span += "."
     if not normalize_answer(span):
         return abstain(f"proposal has no words: {span!r}", signals)
-    if repeats(span, said or question):
+    if repeats(span, said):
         return abstain(f"proposal only repeats the question: {span!r}", signals)
     if len(span.split()) > MAX_ANSWER_WORDS:
         return abstain("proposal longer than a short answer", signals)
