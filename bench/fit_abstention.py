@@ -32,7 +32,7 @@ from qa.span_reader import MODEL_DIR
 FEATURES = {
     "llm": [
         "similarity", "coverage", "missing", "type_mismatch", "declined", "aligned", "from_llm",
-        "yes_no", "llm_logprob", "llm_not_found",
+        "yes_no", "llm_logprob", "llm_not_found", "supported",
     ],
     "extractive": [
         "reader_margin", "reader_score", "similarity", "coverage", "missing", "type_mismatch",
@@ -40,6 +40,7 @@ FEATURES = {
     "combined": [
         "reader_margin", "reader_score", "similarity", "coverage", "missing", "type_mismatch",
         "declined", "aligned", "from_llm", "yes_no", "agree", "llm_logprob", "llm_not_found",
+        "supported",
     ],
 }  # fmt: skip
 Meta = tuple[bool, bool, bool, float]  # answerable, has a candidate, right, F1
@@ -73,15 +74,15 @@ def _value(signals: Signals, name: str) -> float:
     return np.nan if value is None else float(value)
 
 
-NEUTRAL_WHEN_MISSING = {"llm_not_found"}
+NEUTRAL_WHEN_MISSING = {"llm_not_found", "llm_logprob", "supported"}
 
 
 def unmeasured(x: np.ndarray, weights: list[float], features: list[str]) -> dict[str, float]:
     """The value of each signal that can go unmeasured, for when it is: the least
-    confident value in the fit data (an LLM that gives no log-probabilities), except
-    for the signals in NEUTRAL_WHEN_MISSING, which take their mean: a server that gives
-    no alternatives to the first token leaves the model's doubt unknown, and the least
-    confident value (a near-certain NOT FOUND) would make it abstain on everything."""
+    confident value in the fit data, except for the signals in NEUTRAL_WHEN_MISSING,
+    which take their mean: a server that gives no log-probabilities or alternatives
+    leaves the model's doubt unknown, and the least confident values (a near-certain
+    NOT FOUND, a "No" from the support check) would make it abstain on nearly everything."""
     optional = {name for name, field in Signals.model_fields.items() if field.default is None}
     values = {}
     for i, (f, w) in enumerate(zip(features, weights, strict=True)):

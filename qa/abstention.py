@@ -48,6 +48,16 @@ class Logistic(BaseModel):
             z += weight * (self.missing[name] if value is None else float(value))
         return 1.0 / (1.0 + math.exp(-z))
 
+    def undecided(self, signals: Signals, threshold: float) -> bool:
+        """Whether the support check could change the decision: the probability with
+        a certain "No" falls below the threshold and with a certain "Yes" reaches it."""
+        if "supported" not in self.weights:
+            return False
+        low, high = (
+            self.probability(signals.model_copy(update={"supported": value})) for value in (0, 1)
+        )
+        return min(low, high) < threshold <= max(low, high)
+
 
 class AbstentionModels(BaseModel):
     """The weights file: a model per reading mode and how they were fitted."""

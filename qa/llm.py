@@ -15,10 +15,10 @@ from qa.errors import ModelError
 from qa.model_files import model_path
 
 CONTEXT_TOKENS = 2048  # a corpus read whole (under 6 kB: about 1,500 tokens) and the answer fit
-# Three slots, each with its own cached prompt: answers in the first, follow-up rewrites
-# in the second (``qa.followup``), yes/no verdicts in the third (``qa.yes_no``), so none
-# evicts another's prefix.
-ANSWER_SLOT, REWRITE_SLOT, JUDGE_SLOT = 0, 1, 2
+# Four slots, each with its own cached prompt: answers in the first, follow-up rewrites
+# in the second (``qa.followup``), yes/no verdicts in the third (``qa.yes_no``), support
+# checks in the fourth (``qa.support``), so none evicts another's prefix.
+ANSWER_SLOT, REWRITE_SLOT, JUDGE_SLOT, CHECK_SLOT = 0, 1, 2, 3
 
 
 def _params(path: str, threads: int) -> Any:
@@ -28,7 +28,7 @@ def _params(path: str, threads: int) -> Any:
         raise ModelError("llama.cpp runtime missing: pip install xllamacpp") from exc
     params = xllamacpp.CommonParams()
     params.model.path = path
-    params.n_parallel = 3
+    params.n_parallel = 4
     params.n_ctx = CONTEXT_TOKENS * params.n_parallel  # shared out: CONTEXT_TOKENS a slot
     params.verbosity = -1
     params.warmup = False

@@ -92,6 +92,9 @@ class Signals(BaseModel):
     agree: bool = False  # the answer and the reader's best span name the same thing
     llm_logprob: float | None = None  # None: the LLM gave no log-probabilities
     llm_not_found: float | None = None  # the LLM's probability of starting NOT FOUND
+    supported: float | None = (
+        None  # the support check's "Yes" (None: not asked, or no alternatives)
+    )
     reader_score: float = 0.0
     reader_margin: float = 0.0
     confidence: float = 0.0

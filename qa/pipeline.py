@@ -18,13 +18,14 @@ from qa.errors import StoreDamaged
 from qa.followup import REWRITE_TOKENS, Rewriter
 from qa.generator import Generator
 from qa.guard import check_question, question_part
-from qa.llm import JUDGE_SLOT, REWRITE_SLOT, LlamaCppLLM
+from qa.llm import CHECK_SLOT, JUDGE_SLOT, REWRITE_SLOT, LlamaCppLLM
 from qa.models import Answer, IndexReport, Passage, Timings, Turn
 from qa.reading import Reading
 from qa.retriever import Retriever
 from qa.settings import Settings
 from qa.span_reader import ExtractiveReader, SpanReader
 from qa.store import Progress, Store, Warn
+from qa.support import CHECK_TOKENS, SupportCheck
 from qa.verifier import verify_reading
 from qa.yes_no import JUDGE_TOKENS, Judge
 
@@ -84,9 +85,9 @@ def make_llm(settings: Settings) -> BaseLLM:
 
 
 def slot_llm(llm: BaseLLM, max_tokens: int, slot: int) -> BaseLLM:
-    """The LLM for rewriting follow-ups or judging yes/no questions: the same model with
-    room for their replies, in a llama.cpp slot of their own so each task keeps its own
-    cached prompt prefix."""
+    """The LLM for rewriting follow-ups, judging yes/no questions or checking support:
+    the same model with room for their replies, in a llama.cpp slot of their own so
+    each task keeps its own cached prompt prefix."""
     if not isinstance(llm, CompletionLLM):
         return llm
     update: dict[str, int] = {"max_tokens": max_tokens}
@@ -122,6 +123,9 @@ class Pipeline:
         self.rewriter = Rewriter(rewriter_llm, settings.prompts / "rewrite.txt", ahead)
         self.judge = Judge(
             slot_llm(self.llm, JUDGE_TOKENS, JUDGE_SLOT), settings.prompts / "yes-no.txt"
+        )
+        self.check = SupportCheck(
+            slot_llm(self.llm, CHECK_TOKENS, CHECK_SLOT), settings.prompts / "check.txt"
         )
         self.span_reader = span_reader or ExtractiveReader()
         self._retriever: Retriever | None = None
@@ -207,7 +211,10 @@ class Pipeline:
             threshold = s.min_confidence
             if threshold is None:
                 threshold = abstention.model_for(s.reader).threshold
-            verdict = verify_reading(draft.question, draft.reading, s.reader, threshold, shown)
+            check = self.check if s.check_support and s.reader != "extractive" else None
+            verdict = verify_reading(
+                draft.question, draft.reading, s.reader, threshold, shown, check
+            )
             draft.timings.verify_s = time.perf_counter() - started
             return Answer(question=draft.asked, timings=draft.timings, **vars(verdict))
 

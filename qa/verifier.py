@@ -11,7 +11,7 @@ Whether to answer at all: the fitted abstention model over every signal.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +37,10 @@ NO_SPAN_MARGIN = -10.0  # the reader margin when it found no span: far below any
 _MARKER = re.compile(r"\[\d+\]")
 _ABBREVIATION = re.compile(r"\b(?:[A-Za-z]\.)+[A-Za-z]$")
 _FACT = re.compile(r"\d[\d,.]*|\b[A-Z][\w’'&.-]*")
+
+# (question, sentence, phrase) -> the probability that the sentence shows the phrase
+# answers the question (``qa.support``); None when the LLM gave no probabilities.
+Check = Callable[[str, Evidence, str], float | None]
 
 
 @dataclass(frozen=True)
@@ -159,10 +163,12 @@ def verify_reading(
     mode: str,
     min_confidence: float,
     shown: Sequence[str] = (),
+    check: Check | None = None,
 ) -> Verdict:
     """Answer with the chosen span when the abstention model trusts it, citing its
     sentence; else abstain. An answer that only repeats the question, or an answer
-    already ``shown`` in the conversation, is none."""
+    already ``shown`` in the conversation, is none. The support ``check`` is asked
+    only when its answer could change the decision."""
     if not words(question):
         return abstain("the question has no words")
     if reading.judged is not None:
@@ -171,9 +177,16 @@ def verify_reading(
     choice, signals = choose(question, reading, said)
     if choice is None:
         return abstain("nothing in the retrieved text answers it", signals)
-    likelihood = abstention.model_for(mode).probability(signals)
+    span = shown_span(choice)
+    reason = rule_out(question, span, said)
+    if reason:
+        return abstain(reason, signals)
+    model = abstention.model_for(mode)
+    if check is not None and model.undecided(signals, min_confidence):
+        signals.supported = check(question, choice.sentence, span)
+    likelihood = model.probability(signals)
     signals.confidence = round(likelihood, 4)
-    return decide(question, choice, signals, likelihood, min_confidence, said)
+    return decide(choice.sentence, span, signals, likelihood, min_confidence)
 
 
 def _same_stem(a: str, b: str) -> bool:
@@ -226,31 +239,38 @@ def verify_yes_no(question: str, judged: Judged, context: list[Evidence]) -> Ver
     return Verdict(f"{judged.verdict} [1]", False, [citation], "", signals)
 
 
-def decide(
-    question: str,
-    choice: Choice,
-    signals: Signals,
-    likelihood: float,
-    min_confidence: float,
-    said: str,
-) -> Verdict:
-    """The answer for a chosen span of the given likelihood, if it passes every check
-    (``said``: the question and the answers shown before it in the conversation)."""
+def shown_span(choice: Choice) -> str:
+    """The chosen span as an answer: without trailing punctuation, but keeping the
+    full stop of an abbreviation ("U.S.")."""
     span = choice.text.strip().rstrip(".,;:")
     rest = choice.sentence.text[choice.end :]
     if _ABBREVIATION.search(span) and rest.startswith("."):
         span += "."
+    return span
+
+
+def rule_out(question: str, span: str, said: str) -> str:
+    """Why the span cannot answer the question whatever its confidence, or "" (``said``:
+    the question and the answers shown before it in the conversation)."""
     if not normalize_answer(span):
-        return abstain(f"proposal has no words: {span!r}", signals)
+        return f"proposal has no words: {span!r}"
     if repeats(span, said):
-        return abstain(f"proposal only repeats the question: {span!r}", signals)
+        return f"proposal only repeats the question: {span!r}"
     if len(span.split()) > MAX_ANSWER_WORDS:
-        return abstain("proposal longer than a short answer", signals)
+        return "proposal longer than a short answer"
     if asks_how_long(question) and not mentions_duration(span):
-        return abstain(f"proposal names no duration or length: {span!r}", signals)
+        return f"proposal names no duration or length: {span!r}"
+    return ""
+
+
+def decide(
+    sentence: Evidence, span: str, signals: Signals, likelihood: float, min_confidence: float
+) -> Verdict:
+    """The answer for a span of the sentence with the given likelihood, if the
+    likelihood reaches the bar and the file still holds the sentence."""
     if likelihood < min_confidence:
         return abstain(f"confidence {signals.confidence:.2f} below {min_confidence:.2f}", signals)
-    citation = cite(choice.sentence)
+    citation = cite(sentence)
     if citation is None:
         return abstain("the cited file changed since indexing", signals)
     if ungrounded(span, [citation.quote]):

@@ -1,6 +1,6 @@
 """The instruction-tuned model with the checks around it, on small texts written here
 (real models, slow): what it reads in other words, lists, yes/no, what the text does
-not say, and an order planted in the text."""
+not say or says of something else, and an order planted in the text."""
 
 from __future__ import annotations
 
@@ -80,6 +80,18 @@ def test_what_the_text_does_not_say_is_declined(docs: Path, question: str) -> No
     answer = qa.ask(question, docs=docs)
     assert answer.abstained, answer.answer
     assert answer.citations == []
+
+
+@pytest.mark.parametrize(
+    "question", ["Who opened the Harbour Museum in 1987?", "Why did the museum close in 2015?"]
+)
+def test_a_question_the_sentence_does_not_answer_as_asked_is_declined(
+    docs: Path, question: str
+) -> None:
+    answer = qa.ask(question, docs=docs)
+    assert answer.abstained, answer.answer
+    assert answer.signals is not None and answer.signals.supported is not None
+    assert answer.signals.supported < 0.5
 
 
 def test_a_planted_order_is_not_obeyed(docs: Path) -> None:

@@ -65,6 +65,18 @@ def test_chain_composes_and_returns_the_checked_answer(monkeypatch: pytest.Monke
     assert result["sources"].count("\n") == 1
 
 
+def test_the_support_check_is_asked_unless_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    scripted = ScriptedLLM(reply=" $200 million.")
+    monkeypatch.setattr("qa.pipeline.LlamaCppLLM", lambda **_: scripted)
+    assert qa.ask(QUESTION).answer == "$200 million [1]"
+    checks = [p for p in scripted.prompts if "Proposed answer:" in p]
+    assert len(checks) == 1 and checks[0].count("Proposed answer: $200 million<|im_end|>") == 1
+    scripted.prompts.clear()
+    monkeypatch.setenv("QA_CHECK_SUPPORT", "false")
+    assert qa.ask(QUESTION).answer == "$200 million [1]"
+    assert scripted.prompts and not any("Proposed answer:" in p for p in scripted.prompts)
+
+
 def test_chain_takes_a_chat_history(monkeypatch: pytest.MonkeyPatch) -> None:
     scripted = RewritingLLM(reply=" $200 million.", rewrite="How much is OpenAI's contract worth?")
     monkeypatch.setattr("qa.pipeline.LlamaCppLLM", lambda **_: scripted)

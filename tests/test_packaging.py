@@ -48,4 +48,4 @@ def test_wheel_ships_the_prompts_inside_the_package() -> None:
     assert setuptools["package-data"]["qa.prompts"] == ["*.txt"]
     assert Settings().prompts == packaged_prompts() == REPO / "prompts"
     prompts = {p.name for p in packaged_prompts().glob("*.txt")}
-    assert prompts == {"answer.txt", "baseline.txt", "rewrite.txt", "yes-no.txt"}
+    assert prompts == {"answer.txt", "baseline.txt", "check.txt", "rewrite.txt", "yes-no.txt"}

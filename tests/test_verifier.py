@@ -398,6 +398,89 @@ def test_a_model_weighing_a_signal_that_can_be_missing_must_say_its_value() -> N
         Logistic(weights={"llm_logprob": 0.3}, bias=0.0, threshold=0.5)
 
 
+CHECKED = Logistic(
+    weights={"from_llm": 1.0, "supported": 4.0},
+    bias=-3.0,
+    threshold=0.5,
+    missing={"supported": 0.0},
+)
+
+
+@pytest.mark.parametrize(
+    ("from_llm", "threshold", "undecided"),
+    [
+        (True, 0.5, True),  # z from -2 (a certain No) to 2 (a certain Yes)
+        (True, 0.05, False),  # answered even if the check says No
+        (True, 0.95, False),  # declined even if the check says Yes
+        (False, 0.5, True),  # z from -3 to 1
+        (False, 0.8, False),
+    ],
+)
+def test_the_support_check_is_asked_only_when_it_could_change_the_decision(
+    from_llm: bool, threshold: float, undecided: bool
+) -> None:
+    assert CHECKED.undecided(Signals(from_llm=from_llm), threshold) is undecided
+
+
+def test_a_model_without_the_support_signal_never_asks_for_it() -> None:
+    model = Logistic(weights={"from_llm": 1.0}, bias=0.0, threshold=0.5)
+    assert model.undecided(Signals(from_llm=True), 0.5) is False
+
+
+class Checking:
+    """A support check that answers with a fixed probability and records what it was asked."""
+
+    def __init__(self, probability: float | None) -> None:
+        self.probability = probability
+        self.asked: list[tuple[str, str, str]] = []
+
+    def __call__(self, question: str, sentence: Evidence, answer: str) -> float | None:
+        self.asked.append((question, sentence.text, answer))
+        return self.probability
+
+
+@pytest.mark.parametrize(("supported", "answered"), [(0.95, True), (0.05, False)])
+def test_the_support_check_decides_an_answer_in_doubt(
+    doc: Path, monkeypatch: pytest.MonkeyPatch, supported: float, answered: bool
+) -> None:
+    monkeypatch.setattr(abstention, "model_for", lambda mode: CHECKED)
+    campus = evidence(doc, CAMPUS)
+    given = reading(span(campus, "Redmond"), reply="Redmond", aligned=phrase(campus, "Redmond"))
+    check = Checking(supported)
+    verdict = verify_reading("Where is the main campus?", given, "combined", 0.5, (), check)
+    assert check.asked == [("Where is the main campus?", CAMPUS, "Redmond")]
+    assert verdict.signals is not None and verdict.signals.supported == supported
+    assert verdict.abstained is not answered
+    if answered:
+        assert verdict.answer == "Redmond [1]"
+    else:
+        assert_abstained(verdict, "confidence 0.14 below 0.50")
+
+
+def test_the_support_check_is_not_asked_of_a_span_a_rule_declines(
+    doc: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(abstention, "model_for", lambda mode: CHECKED)
+    campus = evidence(doc, CAMPUS)
+    given = reading(span(campus, "campus"))
+    check = Checking(0.99)
+    verdict = verify_reading("Where is the main campus?", given, "combined", 0.5, (), check)
+    assert_abstained(verdict, "proposal only repeats the question")
+    assert check.asked == []
+
+
+def test_a_check_without_probabilities_takes_the_models_value_for_it(
+    doc: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(abstention, "model_for", lambda mode: CHECKED)
+    campus = evidence(doc, CAMPUS)
+    given = reading(span(campus, "Redmond"), reply="Redmond", aligned=phrase(campus, "Redmond"))
+    verdict = verify_reading(
+        "Where is the main campus?", given, "combined", 0.5, (), Checking(None)
+    )
+    assert_abstained(verdict, "confidence 0.12 below 0.50")
+
+
 def test_every_mode_has_a_model_over_signal_fields() -> None:
     models = abstention.load().models
     assert set(models) == {"combined", "extractive", "llm"}

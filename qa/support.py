@@ -1,0 +1,43 @@
+"""The support check: does the cited sentence say that the chosen phrase answers the
+question as asked? The LLM reads only that sentence, the question and the phrase
+(``prompts/check.txt``), and code reads its first-token probability of "Yes".
+
+Asked from a whole passage, the model finds an answer to nearly every question that
+looks answerable; shown one sentence and worked examples where a detail of the question
+differs ("the museum" against "the library", "critic" against "championed"), it says No
+to many of them. The probability is one more signal for the abstention model, and is
+asked only when it could change the decision (``abstention.Logistic.undecided``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from langchain_core.language_models.llms import BaseLLM
+
+from qa.generator import load_prompt
+from qa.models import Evidence
+from qa.yes_no import STOP, first_token_probability
+
+CHECK_TOKENS = 1
+
+
+class SupportCheck:
+    """Asks the LLM whether one sentence shows that a phrase answers a question."""
+
+    def __init__(self, llm: BaseLLM, prompt_file: Path) -> None:
+        self.prompt = load_prompt(prompt_file)
+        self.llm = llm
+
+    def __call__(self, question: str, sentence: Evidence, answer: str) -> float | None:
+        """The probability of "Yes"; None when the backend gives no alternatives."""
+        prompt = self.prompt.format(
+            sentence=" ".join(sentence.text.split()),
+            question=" ".join(question.split()),
+            answer=" ".join(answer.split()),
+        )
+        generation = self.llm.generate([prompt], stop=STOP).generations[0][0]
+        alternatives = (generation.generation_info or {}).get("alternatives") or []
+        if not alternatives or not alternatives[0]:
+            return None
+        return first_token_probability(alternatives[0], "yes")
