@@ -17,7 +17,7 @@ from langchain_core.language_models.llms import BaseLLM
 
 from qa.generator import load_prompt
 from qa.models import Evidence
-from qa.yes_no import STOP, first_token_probability
+from qa.yes_no import first_alternatives, first_token_probability
 
 CHECK_TOKENS = 1
 
@@ -36,8 +36,5 @@ class SupportCheck:
             question=" ".join(question.split()),
             answer=" ".join(answer.split()),
         )
-        generation = self.llm.generate([prompt], stop=STOP).generations[0][0]
-        alternatives = (generation.generation_info or {}).get("alternatives") or []
-        if not alternatives or not alternatives[0]:
-            return None
-        return first_token_probability(alternatives[0], "yes")
+        first = first_alternatives(self.llm, prompt)
+        return None if first is None else first_token_probability(first, "yes")

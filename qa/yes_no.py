@@ -63,6 +63,14 @@ def first_token_probability(alternatives: dict[str, float], word: str) -> float:
     return min(1.0, sum(math.exp(p) for t, p in alternatives.items() if t.strip().lower() == word))
 
 
+def first_alternatives(llm: BaseLLM, prompt: str) -> dict[str, float] | None:
+    """The likeliest first tokens of the reply to the prompt, with their log-probabilities
+    (None when the backend gives none)."""
+    generation = llm.generate([prompt], stop=STOP).generations[0][0]
+    alternatives = (generation.generation_info or {}).get("alternatives") or []
+    return alternatives[0] if alternatives and alternatives[0] else None
+
+
 class Judge:
     """Asks the LLM whether one sentence says yes or no to a question."""
 
@@ -74,11 +82,9 @@ class Judge:
         prompt = self.prompt.format(
             sentence=" ".join(sentence.text.split()), question=" ".join(question.split())
         )
-        generation = self.llm.generate([prompt], stop=STOP).generations[0][0]
-        alternatives = (generation.generation_info or {}).get("alternatives") or []
-        if not alternatives or not alternatives[0]:
+        first = first_alternatives(self.llm, prompt)
+        if first is None:
             return Judged(sentence, None, None)
-        first = alternatives[0]
         return Judged(
             sentence, first_token_probability(first, "yes"), first_token_probability(first, "no")
         )
