@@ -21,14 +21,39 @@ def sentence(text: str) -> Evidence:
     return Evidence(source="a.txt", start=0, end=len(text), line_start=1, line_end=1, text=text)
 
 
-def test_the_check_reads_the_sentence_the_question_and_the_phrase() -> None:
+def yes_llm() -> TokenLLM:
     first = {"Yes": math.log(0.8), "No": math.log(0.15)}
-    llm = TokenLLM(tokens=[("Yes", math.log(0.8))], alternatives=[first])
+    return TokenLLM(tokens=[("Yes", math.log(0.8))], alternatives=[first])
+
+
+def user_turn(prompt: str) -> str:
+    assert prompt.endswith("<|im_end|>\n<|im_start|>assistant\n")
+    return prompt.rsplit("<|im_start|>user\n", 1)[1].removesuffix(
+        "<|im_end|>\n<|im_start|>assistant\n"
+    )
+
+
+def test_the_check_reads_the_sentence_the_question_and_the_phrase() -> None:
+    llm = yes_llm()
     check = SupportCheck(llm, CHECK_PROMPT)
     assert check("Who built  it?", sentence("It was built\nby Ana."), "Ana") == pytest.approx(0.8)
     [prompt] = llm.prompts
-    user = "Sentence: It was built by Ana.\nQuestion: Who built it?\nProposed answer: Ana"
-    assert prompt.endswith(f"{user}<|im_end|>\n<|im_start|>assistant\n")
+    assert user_turn(prompt) == (
+        "Document: a\nSentence: It was built by Ana.\nQuestion: Who built it?\nProposed answer: Ana"
+    )
+
+
+def test_the_document_title_is_its_file_name() -> None:
+    llm = yes_llm()
+    evidence = sentence("Its wheel was made by Ana Ruiz.").model_copy(
+        update={"source": "/docs/Old_Mill.txt"}
+    )
+    SupportCheck(llm, CHECK_PROMPT)("Who made the mill's wheel?", evidence, "Ana Ruiz")
+    [prompt] = llm.prompts
+    assert user_turn(prompt).splitlines()[:2] == [
+        "Document: Old Mill",
+        "Sentence: Its wheel was made by Ana Ruiz.",
+    ]
 
 
 def test_a_backend_without_alternatives_gives_no_probability() -> None:
