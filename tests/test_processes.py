@@ -34,8 +34,10 @@ ROUNDS = 5
 def qa_env() -> dict[str, str]:
     """The test's environment (read when a process starts, after the autouse fixture
     set it: no outside QA_* variables, no resident process), with small chunks: several
-    embedding batches per run, so kills land between writes."""
-    return {**os.environ, "QA_CHUNK_CHARS": "150"}
+    embedding batches per run, so kills land between writes. `qa ask` answers with the
+    extractive reader alone: what is tested is the store it reads, and loading the LLM in
+    every round cost the suite about a minute."""
+    return {**os.environ, "QA_CHUNK_CHARS": "150", "QA_READER": "extractive"}
 
 
 def write_corpus(docs: Path, version: int, paragraphs: int = 40) -> None:
