@@ -12,6 +12,11 @@ weights, so the best candidate is always the one kept), then fit:
 Several ``--fit`` sets are fitted together, each weighed equally (a set of 18 questions
 counts as much as one of 500), and the threshold sweep is shown for each separately.
 A combined run also serves the extractive mode: its features leave out the LLM's.
+
+With --before-check, a second model is fitted without the support check's signal, and
+the band outside which it decides alone: the one that skips the check for the most fit
+candidates while changing at most 1 decision in 200 of those the full model makes
+(``qa.abstention.SureBand``). The fit reports must hold the check for every candidate.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from qa.abstention import AbstentionModels, Logistic, load, save
+from qa.abstention import AbstentionModels, Logistic, SureBand, load, save
 from qa.evaluate import EvalQuestion, EvalReport, best_f1, is_correct, load_questions
 from qa.models import Signals
 from qa.span_reader import MODEL_DIR
@@ -117,6 +122,55 @@ def sweep(probabilities: np.ndarray, meta: list[Meta], title: str) -> None:
         )
 
 
+MOST_CHANGED = 1 / 200  # of the fit candidates' decisions, by skipping the check
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, features: list[str]) -> Logistic:
+    fitted = LogisticRegression(C=1.0, max_iter=5000).fit(filled(x), y, sample_weight=weight)
+    coefficients = list(fitted.coef_[0])
+    return Logistic(
+        weights={f: round(float(w), 4) for f, w in zip(features, coefficients, strict=True)},
+        bias=round(float(fitted.intercept_[0]), 4),
+        threshold=0.5,
+        missing=unmeasured(x, coefficients, features),
+    )
+
+
+def probabilities(model: Logistic, x: np.ndarray, features: list[str]) -> np.ndarray:
+    """The model's probability for each row, an unmeasured signal at its missing value."""
+    fill = [model.missing.get(f, np.nan) for f in features]
+    rows_filled = filled(np.where(np.isnan(x), fill, x))
+    z = model.bias + rows_filled @ np.array([model.weights[f] for f in features])
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def fit_band(
+    x: np.ndarray, y: np.ndarray, weight: np.ndarray, features: list[str], full: Logistic,
+    candidate: np.ndarray, threshold: float,
+) -> SureBand:  # fmt: skip
+    """The model without the check and the band outside which it decides (see above)."""
+    without = [f for f in features if f != "supported"]
+    alone = fit_logistic(x[:, [features.index(f) for f in without]], y, weight, without)
+    alone = alone.model_copy(update={"threshold": threshold})
+    sure = probabilities(alone, x[:, [features.index(f) for f in without]], without)[candidate]
+    decided = probabilities(full, x, features)[candidate] >= threshold
+    best: tuple[int, int, float, float] | None = None
+    print(
+        "\n| answer from | abstain below | checks skipped | decisions changed |\n|---|---|---|---|"
+    )
+    for high in np.arange(0.95, threshold - 1e-9, -0.05):
+        for low in np.arange(0.0, threshold + 1e-9, 0.02):
+            skipped = (sure >= high) | (sure < low)
+            changed = int(np.sum(skipped & ((sure >= high) != decided)))
+            if changed <= MOST_CHANGED * len(sure):
+                option = (int(skipped.sum()), -changed, round(high, 2), round(low, 2))
+                best = max(best, option) if best else option
+    assert best is not None  # the empty band (0.95, 0.0) changes nothing
+    skipped, changed, high, low = best
+    print(f"| {high:.2f} | {low:.2f} | {skipped} of {len(sure)} | {-changed} |")
+    return SureBand(model=alone, answer_from=high, abstain_below=low)
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -128,6 +182,9 @@ def main() -> None:
     parser.add_argument("--check", nargs=2, action="append", type=Path, default=[])
     parser.add_argument("--write", action="store_true", help="store the fit in the weights file")
     parser.add_argument("--threshold", type=float, default=0.5)
+    parser.add_argument(
+        "--before-check", action="store_true", help="fit the band without the check"
+    )
     args = parser.parse_args()
     features = FEATURES[args.mode]
     sets = []
@@ -137,20 +194,20 @@ def main() -> None:
     x = np.vstack([s[3] for s in sets])
     y = np.concatenate([s[4] for s in sets])
     weight = np.concatenate([np.full(len(s[4]), len(y) / (len(sets) * len(s[4]))) for s in sets])
-    fitted = LogisticRegression(C=1.0, max_iter=5000).fit(filled(x), y, sample_weight=weight)
-    weights = {f: round(float(w), 4) for f, w in zip(features, fitted.coef_[0], strict=True)}
-    bias = round(float(fitted.intercept_[0]), 4)
-    missing = unmeasured(x, list(fitted.coef_[0]), features)
-    print(f"{args.mode}: weights {weights}, bias {bias}, when missing {missing}")
-    fill = [missing.get(f, np.nan) for f in features]
+    model = fit_logistic(x, y, weight, features).model_copy(update={"threshold": args.threshold})
+    print(f"{args.mode}: weights {model.weights}, bias {model.bias}, when missing {model.missing}")
     for _, report_path, _, xs, _, meta in sets:
-        xs = np.where(np.isnan(xs), fill, xs)
-        sweep(fitted.predict_proba(filled(xs))[:, 1], meta, f"fit: {report_path}")
+        sweep(probabilities(model, xs, features), meta, f"fit: {report_path}")
     for questions, other in args.check:
         gold_b, report_b = load_report(questions, other)
         xb, _, meta_b = rows(gold_b, report_b, features)
-        xb = np.where(np.isnan(xb), fill, xb)
-        sweep(fitted.predict_proba(filled(xb))[:, 1], meta_b, f"check: {other}")
+        sweep(probabilities(model, xb, features), meta_b, f"check: {other}")
+    if args.before_check:
+        candidate = np.array([m[1] for s in sets for m in s[5]])
+        if "yes_no" in features:  # a yes/no verdict is the judge's, never the model's
+            candidate &= x[:, features.index("yes_no")] == 0
+        band = fit_band(x, y, weight, features, model, candidate, args.threshold)
+        model = model.model_copy(update={"before_check": band})
     if args.write:
         current = load()
         commit = subprocess.run(
@@ -163,9 +220,7 @@ def main() -> None:
             f"reader.onnx sha256 {sha256(MODEL_DIR / 'reader.onnx')}"
         )
         models = dict(current.models)
-        models[args.mode] = Logistic(
-            weights=weights, bias=bias, threshold=args.threshold, missing=missing
-        )
+        models[args.mode] = model
         save(AbstentionModels(version=current.version, fitted=fitted_on, models=models))
         print(f"wrote the {args.mode} model, threshold {args.threshold}")
 

@@ -13,7 +13,6 @@ passages are on the conversation's topic and the checks decide as for any questi
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import re
 import string
@@ -25,8 +24,7 @@ from typing import TYPE_CHECKING
 
 from langchain_core.language_models.llms import BaseLLM
 
-from qa.errors import QAError
-from qa.generator import load_prompt
+from qa.generator import load_prompt, read_ahead
 from qa.guard import addresses_model
 from qa.models import Answer, Turn
 from qa.terms import STOPWORDS, WH, WORD, content_terms, fold, stem, words
@@ -213,16 +211,7 @@ class Rewriter:
         model that keeps the prompt in a slot of its own (the in-process one)."""
         if self.reader_ahead is None or not history:
             return None
-        prompt, model = self.prefix(history), self.reader_ahead
-
-        def read() -> None:
-            with contextlib.suppress(QAError):  # the rewrite itself will say what is wrong
-                model.invoke(prompt)
-
-        # Not a daemon: exiting while llama.cpp still reads would crash the process.
-        thread = threading.Thread(target=read)
-        thread.start()
-        return thread
+        return read_ahead(self.reader_ahead, self.prefix(history))
 
     def render(self, question: str, turns: Sequence[Turn]) -> str:
         """The prompt, with the rewrite begun by the user's own opening words."""
@@ -264,6 +253,7 @@ class Conversation:
         answer = self.pipeline.ask(question, on_token, warn, history=self.turns)
         self.turns = [*self.turns[-MAX_TURNS + 1 :], Turn.after(answer)]
         self.pipeline.rewriter.prepare(self.turns)
+        self.pipeline.check.prepare()
         return answer
 
     def clear(self) -> None:

@@ -124,8 +124,10 @@ class Pipeline:
         self.judge = Judge(
             slot_llm(self.llm, JUDGE_TOKENS, JUDGE_SLOT), settings.prompts / "yes-no.txt"
         )
+        check_llm = slot_llm(self.llm, CHECK_TOKENS, CHECK_SLOT)
+        checks = settings.check_support and settings.reader != "extractive"
         self.check = SupportCheck(
-            slot_llm(self.llm, CHECK_TOKENS, CHECK_SLOT), settings.prompts / "check.txt"
+            check_llm, settings.prompts / "check.txt", checks and has_slots(check_llm)
         )
         self.span_reader = span_reader or ExtractiveReader()
         self._retriever: Retriever | None = None

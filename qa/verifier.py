@@ -168,7 +168,8 @@ def verify_reading(
     """Answer with the chosen span when the abstention model trusts it, citing its
     sentence; else abstain. An answer that only repeats the question, or an answer
     already ``shown`` in the conversation, is none. The support ``check`` is asked
-    only when its answer could change the decision."""
+    only when its answer could change the decision and the model without it is not
+    sure."""
     if not words(question):
         return abstain("the question has no words")
     if reading.judged is not None:
@@ -182,9 +183,11 @@ def verify_reading(
     if reason:
         return abstain(reason, signals)
     model = abstention.model_for(mode)
-    if check is not None and model.undecided(signals, min_confidence):
-        signals.supported = check(question, choice.sentence, span)
-    likelihood = model.probability(signals)
+    likelihood = model.sure(signals, min_confidence) if check is not None else None
+    if likelihood is None:
+        if check is not None and model.undecided(signals, min_confidence):
+            signals.supported = check(question, choice.sentence, span)
+        likelihood = model.probability(signals)
     signals.confidence = round(likelihood, 4)
     return decide(choice.sentence, span, signals, likelihood, min_confidence)
 

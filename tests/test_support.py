@@ -56,6 +56,22 @@ def test_the_document_title_is_its_file_name() -> None:
     ]
 
 
+def test_the_shared_prompt_is_read_ahead_once() -> None:
+    """The worked examples are read in the background once, and every check's prompt
+    starts with exactly that text (so the model's cache of it is reused)."""
+    llm = yes_llm()
+    check = SupportCheck(llm, CHECK_PROMPT, read_ahead=True)
+    thread = check.prepare()
+    assert thread is not None
+    thread.join()
+    assert check.prepare() is None
+    check("Who built it?", sentence("It was built by Ana."), "Ana")
+    read, asked = llm.prompts
+    assert read.endswith("<|im_start|>user\nDocument:")
+    assert asked.startswith(read)
+    assert SupportCheck(llm, CHECK_PROMPT).prepare() is None  # a server: nothing to keep it
+
+
 def test_a_backend_without_alternatives_gives_no_probability() -> None:
     llm = TokenLLM(tokens=[("Yes", math.log(0.9))])
     assert SupportCheck(llm, CHECK_PROMPT)("Who?", sentence("Ana did."), "Ana") is None

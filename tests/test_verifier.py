@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from qa import abstention, verifier
-from qa.abstention import Logistic
+from qa.abstention import Logistic, SureBand
 from qa.alignment import Aligned
 from qa.generator import Generated
 from qa.models import Citation, Evidence, Signals
@@ -467,6 +467,55 @@ def test_the_support_check_is_not_asked_of_a_span_a_rule_declines(
     verdict = verify_reading("Where is the main campus?", given, "combined", 0.5, (), check)
     assert_abstained(verdict, "proposal only repeats the question")
     assert check.asked == []
+
+
+def banded(reader_margin_weight: float) -> Logistic:
+    """CHECKED with a model without the check that weighs only the reader's margin."""
+    alone = Logistic(weights={"reader_margin": reader_margin_weight}, bias=0.0, threshold=0.5)
+    band = SureBand(model=alone, answer_from=0.9, abstain_below=0.1)
+    return CHECKED.model_copy(update={"before_check": band})
+
+
+@pytest.mark.parametrize(
+    ("weight", "asked", "answered"),
+    [(1.0, False, True), (-1.0, False, False), (0.0, True, True)],
+    ids=["sure to answer", "sure to abstain", "in the band"],
+)
+def test_the_check_is_asked_only_where_the_model_without_it_is_not_sure(
+    doc: Path, monkeypatch: pytest.MonkeyPatch, weight: float, asked: bool, answered: bool
+) -> None:
+    monkeypatch.setattr(abstention, "model_for", lambda mode: banded(weight))
+    campus = evidence(doc, CAMPUS)
+    given = reading(span(campus, "Redmond"), reply="Redmond", aligned=phrase(campus, "Redmond"))
+    check = Checking(0.95)
+    verdict = verify_reading("Where is the main campus?", given, "combined", 0.5, (), check)
+    assert bool(check.asked) is asked
+    assert verdict.abstained is not answered
+    assert verdict.signals is not None
+    assert (verdict.signals.supported is not None) is asked
+    if not answered:
+        assert_abstained(verdict, "confidence 0.00 below 0.50")
+
+
+def test_the_band_without_the_check_holds_only_at_its_threshold(
+    doc: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A threshold of one's own (QA_MIN_CONFIDENCE) was not what the band was fitted for."""
+    monkeypatch.setattr(abstention, "model_for", lambda mode: banded(1.0))
+    campus = evidence(doc, CAMPUS)
+    given = reading(span(campus, "Redmond"), reply="Redmond", aligned=phrase(campus, "Redmond"))
+    check = Checking(0.95)
+    verify_reading("Where is the main campus?", given, "combined", 0.4, (), check)
+    assert len(check.asked) == 1
+
+
+def test_the_band_without_the_check_must_hold_the_threshold() -> None:
+    alone = Logistic(weights={}, bias=0.0, threshold=0.5)
+    with pytest.raises(ValueError, match="must hold the threshold"):
+        CHECKED.model_validate(
+            CHECKED.model_dump()
+            | {"before_check": {"model": alone, "answer_from": 0.4, "abstain_below": 0.1}}
+        )
 
 
 def test_a_check_without_probabilities_takes_the_models_value_for_it(
