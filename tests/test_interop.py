@@ -11,6 +11,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableLambda, RunnableParallel
 
 import qa
+from qa import abstention
 from tests import makefiles
 from tests.fakes import RewritingLLM, ScriptedLLM
 
@@ -66,8 +67,11 @@ def test_chain_composes_and_returns_the_checked_answer(monkeypatch: pytest.Monke
 
 
 def test_the_support_check_is_asked_unless_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the band where the model without the check is sure (sure of this answer),
+    the check is asked through the chain."""
     scripted = ScriptedLLM(reply=" $200 million.")
     monkeypatch.setattr("qa.pipeline.LlamaCppLLM", lambda **_: scripted)
+    monkeypatch.setattr(abstention.model_for("combined"), "before_check", None)
     assert qa.ask(QUESTION).answer == "$200 million [1]"
     checks = [p for p in scripted.prompts if "Proposed answer:" in p]
     assert len(checks) == 1 and checks[0].count("Proposed answer: $200 million<|im_end|>") == 1
