@@ -125,13 +125,15 @@ def sweep(probabilities: np.ndarray, meta: list[Meta], title: str) -> None:
 MOST_CHANGED = 1 / 200  # of the fit candidates' decisions, by skipping the check
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, features: list[str]) -> Logistic:
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, weight: np.ndarray, features: list[str], threshold: float
+) -> Logistic:
     fitted = LogisticRegression(C=1.0, max_iter=5000).fit(filled(x), y, sample_weight=weight)
     coefficients = list(fitted.coef_[0])
     return Logistic(
         weights={f: round(float(w), 4) for f, w in zip(features, coefficients, strict=True)},
         bias=round(float(fitted.intercept_[0]), 4),
-        threshold=0.5,
+        threshold=threshold,
         missing=unmeasured(x, coefficients, features),
     )
 
@@ -150,9 +152,9 @@ def fit_band(
 ) -> SureBand:  # fmt: skip
     """The model without the check and the band outside which it decides (see above)."""
     without = [f for f in features if f != "supported"]
-    alone = fit_logistic(x[:, [features.index(f) for f in without]], y, weight, without)
-    alone = alone.model_copy(update={"threshold": threshold})
-    sure = probabilities(alone, x[:, [features.index(f) for f in without]], without)[candidate]
+    x_without = x[:, [features.index(f) for f in without]]
+    alone = fit_logistic(x_without, y, weight, without, threshold)
+    sure = probabilities(alone, x_without, without)[candidate]
     decided = probabilities(full, x, features)[candidate] >= threshold
     best: tuple[int, int, float, float] | None = None
     print(
@@ -194,7 +196,7 @@ def main() -> None:
     x = np.vstack([s[3] for s in sets])
     y = np.concatenate([s[4] for s in sets])
     weight = np.concatenate([np.full(len(s[4]), len(y) / (len(sets) * len(s[4]))) for s in sets])
-    model = fit_logistic(x, y, weight, features).model_copy(update={"threshold": args.threshold})
+    model = fit_logistic(x, y, weight, features, args.threshold)
     print(f"{args.mode}: weights {model.weights}, bias {model.bias}, when missing {model.missing}")
     for _, report_path, _, xs, _, meta in sets:
         sweep(probabilities(model, xs, features), meta, f"fit: {report_path}")

@@ -125,9 +125,9 @@ class Pipeline:
             slot_llm(self.llm, JUDGE_TOKENS, JUDGE_SLOT), settings.prompts / "yes-no.txt"
         )
         check_llm = slot_llm(self.llm, CHECK_TOKENS, CHECK_SLOT)
-        checks = settings.check_support and settings.reader != "extractive"
+        self.checks_support = settings.check_support and settings.reader != "extractive"
         self.check = SupportCheck(
-            check_llm, settings.prompts / "check.txt", checks and has_slots(check_llm)
+            check_llm, settings.prompts / "check.txt", self.checks_support and has_slots(check_llm)
         )
         self.span_reader = span_reader or ExtractiveReader()
         self._retriever: Retriever | None = None
@@ -213,7 +213,7 @@ class Pipeline:
             threshold = s.min_confidence
             if threshold is None:
                 threshold = abstention.model_for(s.reader).threshold
-            check = self.check if s.check_support and s.reader != "extractive" else None
+            check = self.check if self.checks_support else None
             verdict = verify_reading(
                 draft.question, draft.reading, s.reader, threshold, shown, check
             )
