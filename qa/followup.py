@@ -38,7 +38,9 @@ MAX_ANSWER_WORDS = 24
 MAX_QUESTION_CHARS = 300
 REWRITE_TOKENS = 48
 NEW_WORDS = 2  # plain words a rewrite may add ("become", "part"); never a name or number
-STOP = ["<|im_end|>", "<|endoftext|>", "\n"]
+# A rewrite is one question: it ends at its question mark, which spares the model the
+# step of writing the end-of-turn token.
+STOP = ["<|im_end|>", "<|endoftext|>", "\n", "?"]
 _MARK = "\x00"  # where the question goes, to cut the prompt before it
 
 _REFERS = frozenset(
@@ -49,6 +51,10 @@ _DEMONSTRATIVE = frozenset("this that".split())
 _POINTING = _DEMONSTRATIVE | {"these", "those"}
 _OPENS_ELLIPSIS = re.compile(
     r"^\s*(and|also|but|so|then|what about|how about|what else|who else|which one|and what)\b",
+    re.IGNORECASE,
+)
+_CONJUNCTION_BEFORE_WH = re.compile(
+    r"^\s*(?:and|also|but|so|then)\s*,?\s+(?=(?:what|which|who|whom|whose|when|where|why|how)\b)",
     re.IGNORECASE,
 )
 _AFTER_WH_OR_PREPOSITION = frozenset(
@@ -80,8 +86,13 @@ def opening(question: str) -> str:
     """The question's words before the first that refers back ("What country was" of
     "What country was he from?"): the rewrite starts with them, so it stays the user's
     question and the model writes only the rest; a short one ("In what year?") is
-    begun with all of it. Empty after "What about", "And" and the like, whose rewrite
-    is worded afresh."""
+    begun with all of it. "And" before a question word is left out ("Who bought" of
+    "And who bought it after them?"); empty after "What about", "And Manchuria?" and
+    the like, whose rewrite is worded afresh."""
+    conjunction = _CONJUNCTION_BEFORE_WH.match(question)
+    if conjunction:
+        rest = question[conjunction.end() :]
+        return opening(rest[:1].upper() + rest[1:])
     if _OPENS_ELLIPSIS.match(question):
         return ""
     for found in WORD.finditer(question):
@@ -189,6 +200,28 @@ def unresolved(question: str, turns: Sequence[Turn]) -> Followup:
     return Followup(question, f"{turns[-1].searched} {question}", shown=shown(turns))
 
 
+def complete(llm: BaseLLM, prompt: str, turns: Sequence[Turn]) -> str:
+    """The model's rewrite. One that would go on with the very word that refers back
+    ("What does" then "it want regarding its stake?") is begun instead with the
+    likeliest other first word that starts a word of the conversation ("Microsoft"),
+    which the model then goes on from."""
+    generation = llm.generate([prompt], stop=STOP).generations[0][0]
+    reply = generation.text
+    if words(reply)[:1] and words(reply)[0] in _REFERS:
+        info = generation.generation_info or {}
+        first = (info.get("alternatives") or [{}])[0]
+        said = words(conversation_text(turns))
+        for token in sorted(first, key=first.__getitem__, reverse=True):
+            found = words(token)
+            if len(found) != 1 or found[0] in _REFERS:
+                continue
+            if any(word.startswith(found[0]) for word in said):
+                reply = token + llm.invoke(prompt + token, stop=STOP)
+                break
+    reply = " ".join(reply.split())
+    return reply if not reply or reply[-1] in ".!?" else reply + "?"  # "?" stops it
+
+
 class Rewriter:
     """Turns a follow-up into a question that stands alone (without an LLM, the
     extractive reader alone, it leaves it unresolved)."""
@@ -227,7 +260,7 @@ class Rewriter:
             return Followup(question, question)
         if self.llm is None:
             return unresolved(question, turns)
-        reply = " ".join(self.llm.invoke(self.render(question, turns), stop=STOP).split())
+        reply = complete(self.llm, self.render(question, turns), turns)
         begun = opening(question)
         if fold(reply).startswith(fold(begun)):  # a chat server may write it out again
             begun = ""

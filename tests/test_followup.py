@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import qa
+from qa.completion import Completion
 from qa.followup import (
     MAX_TURNS,
     Followup,
@@ -23,7 +24,7 @@ from qa.followup import (
     swapped,
 )
 from qa.models import Turn
-from tests.fakes import ScriptedLLM
+from tests.fakes import ScriptedLLM, TokenLLM
 
 PROMPT = Path(__file__).resolve().parents[1] / "prompts" / "rewrite.txt"
 CONTRACT = Turn(question="How much is OpenAI's Pentagon contract worth?", answer="$200 million")
@@ -119,8 +120,12 @@ def rewriter(reply: str) -> tuple[Rewriter, ScriptedLLM]:
 
 @pytest.mark.parametrize(
     "reply",
-    [" OpenAI's Pentagon contract?\n", "Who awarded OpenAI's Pentagon contract?"],
-    ids=["continued", "written out again"],
+    [
+        " OpenAI's Pentagon contract?\n",
+        " OpenAI's Pentagon contract",
+        "Who awarded OpenAI's Pentagon contract?",
+    ],
+    ids=["continued", "stopped at its question mark", "written out again"],
 )
 def test_a_follow_up_is_rewritten_from_the_conversation(reply: str) -> None:
     """The rewrite is begun with the user's words before "it"; the model writes the
@@ -144,7 +149,9 @@ def test_a_follow_up_is_rewritten_from_the_conversation(reply: str) -> None:
         ("Which of its services got approval in April?", "Which of"),
         ("In what year?", "In what year"),
         ("What about helper T cells?", ""),
-        ("And who bought it after them?", ""),
+        ("And who bought it after them?", "Who bought"),
+        ("and what was it before?", "What was"),
+        ("And Manchuria?", ""),
     ],
 )
 def test_the_rewrite_begins_with_the_users_words_before_the_first_that_refers_back(
@@ -170,6 +177,26 @@ def test_a_new_topic_takes_the_place_of_the_phrase_ending_in_the_same_word(
     question: str, last: str, swap: str
 ) -> None:
     assert swapped(question, last) == swap
+
+
+class PronounFirstLLM(TokenLLM):
+    """Goes on from "What does" with "it" itself, "Microsoft" its third choice; begun
+    with another word, writes the rest of the question."""
+
+    def _complete(self, prompt: str, stop: list[str] | None) -> Completion:
+        self.prompts.append(prompt)
+        if prompt.endswith("What does"):
+            first = {" it": -0.1, " its": -2.5, " Microsoft": -2.8, " the": -3.0}
+            return " it want regarding its stake", [-0.1] * 6, [first]
+        return " want regarding its stake", [], []
+
+
+def test_a_rewrite_that_would_copy_the_word_that_refers_back_begins_with_a_name() -> None:
+    llm = PronounFirstLLM()
+    history = [Turn(question="Whose consent does OpenAI need for its IPO?", answer="Microsoft's")]
+    found = Rewriter(llm, PROMPT).followup("What does it want regarding its stake?", history)
+    assert found.question == "What does Microsoft want regarding its stake?"
+    assert llm.prompts[1] == llm.prompts[0] + " Microsoft"
 
 
 def test_a_new_topic_is_swapped_in_when_the_model_leaves_it_unresolved() -> None:
