@@ -54,8 +54,7 @@ _OPENS_ELLIPSIS = re.compile(
     re.IGNORECASE,
 )
 _CONJUNCTION_BEFORE_WH = re.compile(
-    r"^\s*(?:and|also|but|so|then)\s*,?\s+(?=(?:what|which|who|whom|whose|when|where|why|how)\b)",
-    re.IGNORECASE,
+    rf"^\s*(?:and|also|but|so|then)\s*,?\s+(?={WH.pattern})", re.IGNORECASE
 )
 _AFTER_WH_OR_PREPOSITION = frozenset(
     "what which who when where why how is was are were does did do for about of in on to "
@@ -207,7 +206,7 @@ def complete(llm: BaseLLM, prompt: str, turns: Sequence[Turn]) -> str:
     which the model then goes on from."""
     generation = llm.generate([prompt], stop=STOP).generations[0][0]
     reply = generation.text
-    if words(reply)[:1] and words(reply)[0] in _REFERS:
+    if set(words(reply)[:1]) & _REFERS:
         info = generation.generation_info or {}
         first = (info.get("alternatives") or [{}])[0]
         said = words(conversation_text(turns))
