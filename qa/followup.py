@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from langchain_core.language_models.llms import BaseLLM
 
+from qa.completion import Alternatives
 from qa.generator import load_prompt, read_ahead
 from qa.guard import addresses_model
 from qa.models import Answer, Turn
@@ -38,9 +39,7 @@ MAX_ANSWER_WORDS = 24
 MAX_QUESTION_CHARS = 300
 REWRITE_TOKENS = 48
 NEW_WORDS = 2  # plain words a rewrite may add ("become", "part"); never a name or number
-# A rewrite is one question: it ends at its question mark, which spares the model the
-# step of writing the end-of-turn token.
-STOP = ["<|im_end|>", "<|endoftext|>", "\n", "?"]
+STOP = ["<|im_end|>", "<|endoftext|>", "\n"]
 _MARK = "\x00"  # where the question goes, to cut the prompt before it
 
 _REFERS = frozenset(
@@ -53,9 +52,7 @@ _OPENS_ELLIPSIS = re.compile(
     r"^\s*(and|also|but|so|then|what about|how about|what else|who else|which one|and what)\b",
     re.IGNORECASE,
 )
-_CONJUNCTION_BEFORE_WH = re.compile(
-    rf"^\s*(?:and|also|but|so|then)\s*,?\s+(?={WH.pattern})", re.IGNORECASE
-)
+_CONJUNCTION = re.compile(r"^\s*(?:and|also|but|so|then)\b\s*,?\s*", re.IGNORECASE)
 _AFTER_WH_OR_PREPOSITION = frozenset(
     "what which who when where why how is was are were does did do for about of in on to "
     "with from by at after before during".split()
@@ -86,18 +83,46 @@ def opening(question: str) -> str:
     "What country was he from?"): the rewrite starts with them, so it stays the user's
     question and the model writes only the rest; a short one ("In what year?") is
     begun with all of it. "And" before a question word is left out ("Who bought" of
-    "And who bought it after them?"); empty after "What about", "And Manchuria?" and
-    the like, whose rewrite is worded afresh."""
-    conjunction = _CONJUNCTION_BEFORE_WH.match(question)
+    "And who bought it after them?"), and kept when other words come first ("And
+    before" of "And before that, from 1990, who elected them?"); empty after "What
+    about", "And Manchuria?" and the like, whose rewrite is worded afresh."""
+    conjunction = _CONJUNCTION.match(question)
     if conjunction:
         rest = question[conjunction.end() :]
-        return opening(rest[:1].upper() + rest[1:])
-    if _OPENS_ELLIPSIS.match(question):
+        if WH.match(rest):
+            return opening(rest[:1].upper() + rest[1:])
+        if not WH.search(rest):
+            return ""
+    elif _OPENS_ELLIPSIS.match(question):
         return ""
     for found in WORD.finditer(question):
         if fold(found.group()) in _REFERS | _POINTING:
             return question[: found.start()].rstrip()
     return question.rstrip(" ?")
+
+
+def rejoin(question: str) -> tuple[str, str]:
+    """Where the model's rewrite meets the user's words again, and those words: the
+    first content word after the one that refers back (past the nouns "that" or
+    "those" points at), and the question from it on ("got", "got approval in April?"
+    of "Which of its services got approval in April?"). The rewrite stops there and the
+    user's own words finish it, which spares the model writing them out. Empty when
+    another word refers back after it, or no content word follows."""
+    if not opening(question):
+        return "", ""
+    found = list(WORD.finditer(question))
+    first = next((i for i, m in enumerate(found) if fold(m.group()) in _REFERS | _POINTING), None)
+    if first is None:
+        return "", ""
+    after = found[first + 1 :]
+    if any(fold(m.group()) in _REFERS | _POINTING for m in after):
+        return "", ""
+    pointed = named_by_demonstrative(question)
+    for match in after:
+        terms = content_terms(match.group())
+        if terms and not terms <= pointed:
+            return match.group(), question[match.start() :].rstrip()
+    return "", ""
 
 
 def swapped(question: str, last: str) -> str:
@@ -199,26 +224,56 @@ def unresolved(question: str, turns: Sequence[Turn]) -> Followup:
     return Followup(question, f"{turns[-1].searched} {question}", shown=shown(turns))
 
 
-def complete(llm: BaseLLM, prompt: str, turns: Sequence[Turn]) -> str:
+def complete(llm: BaseLLM, prompt: str, turns: Sequence[Turn], stop: list[str]) -> str:
     """The model's rewrite. One that would go on with the very word that refers back
-    ("What does" then "it want regarding its stake?") is begun instead with the
-    likeliest other first word that starts a word of the conversation ("Microsoft"),
-    which the model then goes on from."""
-    generation = llm.generate([prompt], stop=STOP).generations[0][0]
+    ("What does" then "it want regarding its stake?") is begun instead with another
+    first word (``restart``), which the model then goes on from."""
+    generation = llm.generate([prompt], stop=stop).generations[0][0]
     reply = generation.text
     if set(words(reply)[:1]) & _REFERS:
         info = generation.generation_info or {}
-        first = (info.get("alternatives") or [{}])[0]
-        said = words(conversation_text(turns))
-        for token in sorted(first, key=first.__getitem__, reverse=True):
+        token = restart((info.get("alternatives") or [{}])[0], turns)
+        if token:
+            reply = token + llm.invoke(prompt + token, stop=stop)
+    return reply
+
+
+def restart(first: Alternatives, turns: Sequence[Turn]) -> str:
+    """The model's likeliest other first token that starts a name or noun of the last
+    turn, else of the turn before, and so on ("Microsoft", not "OpenAI", after "Which
+    acquisition is tied to Microsoft's demand?"): what a word refers back to is most
+    often in the last turn. Empty when none does."""
+    likeliest = sorted(first, key=first.__getitem__, reverse=True)
+    for turn in reversed(turns):
+        said = words(f"{turn.searched} {turn.answer}")
+        for token in likeliest:
             found = words(token)
-            if len(found) != 1 or found[0] in _REFERS:
+            if len(found) != 1 or found[0] in _REFERS or found[0] in STOPWORDS:
                 continue
             if any(word.startswith(found[0]) for word in said):
-                reply = token + llm.invoke(prompt + token, stop=STOP)
-                break
+                return token
+    return ""
+
+
+def written(llm: BaseLLM, prompt: str, question: str, turns: Sequence[Turn]) -> str:
+    """The rewrite after its opening: what the model writes, up to its question mark (a
+    stop, which spares it writing the end-of-turn token) or up to where the user's own
+    words go on (``rejoin``), which then finish it. A stop before the model has named
+    anything ("What was the" of "What was its lead single called?") is passed: the
+    model goes on from the user's word."""
+    word, rest = rejoin(question)
+    if not word:
+        reply = complete(llm, prompt, turns, [*STOP, "?"])
+    else:
+        reply = complete(llm, prompt, turns, [*STOP, f" {word}"])
+        if not reply.rstrip().endswith("?"):
+            if content_terms(reply) - content_terms(question):
+                reply = f"{reply} {rest}"
+            else:
+                so_far = f"{reply} {word}"
+                reply = so_far + llm.invoke(prompt + so_far, stop=[*STOP, "?"])
     reply = " ".join(reply.split())
-    return reply if not reply or reply[-1] in ".!?" else reply + "?"  # "?" stops it
+    return reply if not reply or reply[-1] in ".!?" else reply + "?"
 
 
 class Rewriter:
@@ -259,7 +314,7 @@ class Rewriter:
             return Followup(question, question)
         if self.llm is None:
             return unresolved(question, turns)
-        reply = complete(self.llm, self.render(question, turns), turns)
+        reply = written(self.llm, self.render(question, turns), question, turns)
         begun = opening(question)
         if fold(reply).startswith(fold(begun)):  # a chat server may write it out again
             begun = ""

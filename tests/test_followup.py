@@ -7,8 +7,10 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import Field
 
 import qa
 from qa.completion import Completion
@@ -21,6 +23,7 @@ from qa.followup import (
     leans_on_history,
     opening,
     recent,
+    rejoin,
     swapped,
 )
 from qa.models import Turn
@@ -151,13 +154,94 @@ def test_a_follow_up_is_rewritten_from_the_conversation(reply: str) -> None:
         ("What about helper T cells?", ""),
         ("And who bought it after them?", "Who bought"),
         ("and what was it before?", "What was"),
+        ("And before that, from 1990, who elected them?", "And before"),
         ("And Manchuria?", ""),
+        ("And what about Google?", ""),
     ],
 )
 def test_the_rewrite_begins_with_the_users_words_before_the_first_that_refers_back(
     question: str, begun: str
 ) -> None:
     assert opening(question) == begun
+
+
+@pytest.mark.parametrize(
+    ("question", "word", "rest"),
+    [
+        (
+            "Which of its services got approval in April?",
+            "services",
+            "services got approval in April?",
+        ),
+        ("When was that company founded?", "founded", "founded?"),  # past what "that" names
+        ("how many visitors does it get a year", "get", "get a year"),
+        ("Who awarded it?", "", ""),  # nothing follows
+        ("When did she found it?", "", ""),  # a second word refers back
+        ("What about Google?", "", ""),  # worded afresh
+    ],
+)
+def test_the_rewrite_rejoins_the_users_words_after_the_word_that_refers_back(
+    question: str, word: str, rest: str
+) -> None:
+    assert rejoin(question) == (word, rest)
+
+
+class StoppingLLM(ScriptedLLM):
+    """Like llama.cpp, ends its reply before the first stop string in it."""
+
+    def _call(self, prompt: str, stop: list[str] | None = None, **kwargs: Any) -> str:
+        reply = super()._call(prompt, stop, **kwargs)
+        cuts = [reply.index(found) for found in stop or [] if found in reply]
+        return reply[: min(cuts)] if cuts else reply
+
+
+@pytest.mark.parametrize(
+    ("question", "reply", "asked"),
+    [
+        (
+            "Which of its services got approval in April?",
+            " Microsoft's services got approval in April?",
+            "Which of Microsoft's services got approval in April?",
+        ),
+        ("When was that company founded?", " Palantir founded?", "When was Palantir founded?"),
+        ("When was that company founded?", " Palantir set up?", ""),  # reworded: nothing added
+    ],
+)
+def test_the_rewrite_stops_where_the_users_words_go_on(
+    question: str, reply: str, asked: str
+) -> None:
+    """The model writes the name; the user's own words finish the question."""
+    llm = StoppingLLM(reply=reply)
+    history = [Turn(question="Which firm won approval in April?", answer="Microsoft"), SUPPLIER]
+    found = Rewriter(llm, PROMPT).followup(question, history)
+    assert found.question == (asked or question)
+    word, _ = rejoin(question)
+    assert llm.calls[0]["stop"][-1] == f" {word}"
+    assert "?" not in llm.calls[0]["stop"]
+
+
+class ByPromptLLM(StoppingLLM):
+    """Replies by how the prompt ends, like a model going on from it."""
+
+    replies: dict[str, str] = Field(default_factory=dict)
+
+    def _call(self, prompt: str, stop: list[str] | None = None, **kwargs: Any) -> str:
+        self.reply = next(r for end, r in self.replies.items() if prompt.endswith(end))
+        return super()._call(prompt, stop, **kwargs)
+
+
+def test_a_stop_before_the_model_has_named_anything_is_passed() -> None:
+    """Stopped at "What was the" + " lead", the model goes on from "the lead"."""
+    llm = ByPromptLLM(
+        replies={
+            "What was": " the lead single of A Year Without Rain called?",
+            "What was the lead": " single of A Year Without Rain called?",
+        }
+    )
+    album = Turn(question="Which was the band's second album?", answer="A Year Without Rain")
+    found = Rewriter(llm, PROMPT).followup("What was its lead single called?", [album])
+    assert found.question == "What was the lead single of A Year Without Rain called?"
+    assert [call["stop"][-1] for call in llm.calls] == [" lead", "?"]
 
 
 @pytest.mark.parametrize(
@@ -180,23 +264,35 @@ def test_a_new_topic_takes_the_place_of_the_phrase_ending_in_the_same_word(
 
 
 class PronounFirstLLM(TokenLLM):
-    """Goes on from "What does" with "it" itself, "Microsoft" its third choice; begun
-    with another word, writes the rest of the question."""
+    """Goes on from "What does" with "it" itself, then "its", "the", "OpenAI" and
+    "Microsoft" its likeliest choices; begun with another word, writes the rest."""
 
     def _complete(self, prompt: str, stop: list[str] | None) -> Completion:
         self.prompts.append(prompt)
         if prompt.endswith("What does"):
-            first = {" it": -0.1, " its": -2.5, " Microsoft": -2.8, " the": -3.0}
+            first = {" it": -0.1, " its": -2.5, " the": -2.6, " OpenAI": -2.7, " Microsoft": -2.8}
             return " it want regarding its stake", [-0.1] * 6, [first]
         return " want regarding its stake", [], []
 
 
-def test_a_rewrite_that_would_copy_the_word_that_refers_back_begins_with_a_name() -> None:
+CONSENT = Turn(question="Whose consent does OpenAI need for its IPO?", answer="Microsoft's")
+DEMAND = Turn(question="Which acquisition is tied to Microsoft's demand?", answer="Windsurf")
+
+
+@pytest.mark.parametrize(
+    ("history", "name"),
+    [
+        ([CONSENT], "OpenAI"),  # the likeliest name of the conversation
+        ([CONSENT, DEMAND], "Microsoft"),  # the last turn's, before a likelier earlier one
+    ],
+)
+def test_a_rewrite_that_would_copy_the_word_that_refers_back_begins_with_a_name(
+    history: list[Turn], name: str
+) -> None:
     llm = PronounFirstLLM()
-    history = [Turn(question="Whose consent does OpenAI need for its IPO?", answer="Microsoft's")]
     found = Rewriter(llm, PROMPT).followup("What does it want regarding its stake?", history)
-    assert found.question == "What does Microsoft want regarding its stake?"
-    assert llm.prompts[1] == llm.prompts[0] + " Microsoft"
+    assert found.question == f"What does {name} want regarding its stake?"
+    assert llm.prompts[1] == f"{llm.prompts[0]} {name}"
 
 
 def test_a_new_topic_is_swapped_in_when_the_model_leaves_it_unresolved() -> None:
