@@ -61,6 +61,14 @@ _NEW_TOPIC = re.compile(
     r"^\s*(?:and|what about|how about)\s+(?:the\s+)?(?P<topic>[^?]+?)\s*\?*\s*$", re.IGNORECASE
 )
 _NAME_OR_NUMBER = re.compile(r"^(\d|[A-Z])")
+# A question whose answer is a set: "Who are OpenAI's new compute partners?", "Which
+# other AI companies are expanding into government AI work?".
+_ASKS_FOR_A_SET = re.compile(
+    r"^\s*(?:(?P<copula>who|what)\s+|(?:which|what)\s+(?:[\w'’-]+\s+){1,4}?)"
+    r"(?P<verb>are|were|have)\s+(?P<rest>[^?]+?)\s*\?*\s*$",
+    re.IGNORECASE,
+)
+_SINGULAR = {"are": "Is", "were": "Was", "have": "Has"}
 
 
 def leans_on_history(question: str) -> bool:
@@ -141,6 +149,24 @@ def swapped(question: str, last: str) -> str:
             ending = token[len(token.rstrip(string.punctuation)) :]
             return " ".join([*tokens[:start], *topic[:-1], topic[-1] + ending, *tokens[end + 1 :]])
     return ""
+
+
+def one_of(question: str, last: str) -> str:
+    """For "What about Google?" after a question whose answer is a set ("Who are
+    OpenAI's new compute partners?"): whether the new topic belongs to it ("Is Google
+    one of OpenAI's new compute partners?"). Empty when the last question does not ask
+    for a set."""
+    topic = _NEW_TOPIC.match(question)
+    asked = _ASKS_FOR_A_SET.match(last)
+    if not topic or not asked:
+        return ""
+    name = topic.group("topic")
+    verb, rest = asked.group("verb").lower(), asked.group("rest")
+    if asked.group("copula"):
+        return f"{_SINGULAR[verb]} {name} one of {rest}?"
+    if not rest[:1].islower():  # "Which companies are OpenAI's partners?": not its subject
+        return ""
+    return f"{_SINGULAR[verb]} {name} {rest}?"
 
 
 def recent(turns: Sequence[Turn]) -> list[Turn]:
@@ -319,7 +345,8 @@ class Rewriter:
         if fold(reply).startswith(fold(begun)):  # a chat server may write it out again
             begun = ""
         rewrite = f"{begun} {reply}".strip().strip("\"'“”")
-        for candidate in (rewrite, swapped(question, turns[-1].searched)):
+        last = turns[-1].searched
+        for candidate in (rewrite, swapped(question, last), one_of(question, last)):
             resolved = content_terms(candidate) - content_terms(question)  # what it filled in
             if resolved and faithful(candidate, question, turns):
                 return Followup(candidate, candidate, rewritten=True, shown=shown(turns))

@@ -21,6 +21,7 @@ from qa.followup import (
     conversation_text,
     faithful,
     leans_on_history,
+    one_of,
     opening,
     recent,
     rejoin,
@@ -263,6 +264,45 @@ def test_a_new_topic_takes_the_place_of_the_phrase_ending_in_the_same_word(
     assert swapped(question, last) == swap
 
 
+@pytest.mark.parametrize(
+    ("question", "last", "asked"),
+    [
+        (
+            "What about Google?",
+            "Who are OpenAI's new compute partners?",
+            "Is Google one of OpenAI's new compute partners?",
+        ),
+        (
+            "And Microsoft?",
+            "Which other AI companies are expanding into government AI work?",
+            "Is Microsoft expanding into government AI work?",
+        ),
+        (
+            "How about Meta?",
+            "What companies have signed the pledge?",
+            "Has Meta signed the pledge?",
+        ),
+        ("And Microsoft?", "Who is the CEO of OpenAI?", ""),  # not a set
+        ("What about Google?", "Which companies did OpenAI turn to for compute?", ""),  # object
+        ("And Meta?", "Which companies are OpenAI's partners?", ""),
+        ("Who awarded it?", "Who are OpenAI's new compute partners?", ""),  # no new topic
+    ],
+)
+def test_a_new_topic_after_a_question_that_asks_for_a_set_asks_whether_it_belongs(
+    question: str, last: str, asked: str
+) -> None:
+    assert one_of(question, last) == asked
+
+
+def test_a_new_topic_the_model_leaves_unresolved_is_asked_about_the_last_set() -> None:
+    rewrite, _ = rewriter("What about Google?")
+    found = rewrite.followup("What about Google?", [PARTNERS])
+    assert (found.question, found.rewritten) == (
+        "Is Google one of OpenAI's new compute partners?",
+        True,
+    )
+
+
 class PronounFirstLLM(TokenLLM):
     """Goes on from "What does" with "it" itself, then "its", "the", "OpenAI" and
     "Microsoft" its likeliest choices; begun with another word, writes the rest."""
@@ -350,6 +390,16 @@ def test_a_conversation_about_the_seed_article() -> None:
     assert "contract" in awarded.standalone
     assert "Department of Defense" in awarded.citations[0].quote
     assert chat.ask("How long does it run?").abstained
+
+
+@pytest.mark.slow
+def test_what_about_a_company_after_the_seed_articles_partners() -> None:
+    chat = qa.conversation()
+    assert chat.ask(PARTNERS.question).answer == "Oracle, Google Cloud and SoftBank [1]"
+    google = chat.ask("What about Google?")
+    assert google.standalone == "Is Google one of OpenAI's new compute partners?"
+    assert google.answer == "Yes [1]"
+    assert "Google Cloud" in google.citations[0].quote
 
 
 def test_the_next_rewrites_shared_prompt_is_read_ahead() -> None:
