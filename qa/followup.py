@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING
 
 from langchain_core.language_models.llms import BaseLLM
 
+from qa.ahead import AHEAD
 from qa.completion import Alternatives
-from qa.generator import load_prompt, read_ahead
+from qa.generator import load_prompt
 from qa.guard import addresses_model
 from qa.models import Answer, Turn
 from qa.terms import STOPWORDS, WH, WORD, content_terms, fold, stem, words
@@ -312,19 +313,31 @@ class Rewriter:
         self.prompt = load_prompt(prompt_file)
         self.llm = llm
         self.reader_ahead = reader_ahead
+        self.started = False  # whether the shared instructions and examples were read
 
     def prefix(self, turns: Sequence[Turn]) -> str:
-        """The prompt up to the question: what the next follow-up's rewrite will share."""
-        marked = self.prompt.format(conversation=conversation_text(recent(turns)), question=_MARK)
+        """The prompt up to the question: what the next follow-up's rewrite will share;
+        without turns, up to the conversation: what every rewrite shares."""
+        if not turns:
+            marked = self.prompt.format(conversation=_MARK, question="")
+        else:
+            conversation = conversation_text(recent(turns))
+            marked = self.prompt.format(conversation=conversation, question=_MARK)
         return marked.split(_MARK)[0].rstrip(" ")
 
     def prepare(self, history: Sequence[Turn]) -> threading.Thread | None:
         """Read the next rewrite's shared prompt ahead, in the background while the user
         types, so a follow-up pays only for its own words: only with ``reader_ahead``, a
-        model that keeps the prompt in a slot of its own (the in-process one)."""
-        if self.reader_ahead is None or not history:
+        model that keeps the prompt in a slot of its own (the in-process one). Without
+        history (a conversation starting), the instructions and worked examples every
+        rewrite shares, once, a piece at a time (about 520 tokens, 7 s here); after a
+        turn, the conversation too, all at once (only its turns are new to the model) and
+        before any other prompt waiting, as the next follow-up needs it first."""
+        if self.reader_ahead is None or (not history and self.started):
             return None
-        return read_ahead(self.reader_ahead, self.prefix(history))
+        self.started = True
+        prefix = self.prefix(history)
+        return AHEAD.read(self.reader_ahead, prefix, in_pieces=not history, first=bool(history))
 
     def render(self, question: str, turns: Sequence[Turn]) -> str:
         """The prompt, with the rewrite begun by the user's own opening words."""
@@ -360,6 +373,10 @@ class Conversation:
     def __init__(self, pipeline: Pipeline, turns: Sequence[Turn] = ()) -> None:
         self.pipeline = pipeline
         self.turns: list[Turn] = list(turns)
+        # While the user types the first question: the rewrite's worked examples, then
+        # the support check's.
+        pipeline.rewriter.prepare(self.turns)
+        pipeline.check.prepare()
 
     def ask(
         self, question: str, on_token: TokenSink | None = None, warn: Warn | None = None

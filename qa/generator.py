@@ -10,11 +10,9 @@ A chat server is sent the same turns as messages (``qa.remote``).
 
 from __future__ import annotations
 
-import contextlib
 import math
 import re
 import statistics
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +24,7 @@ from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
 from langchain_core.prompts import PromptTemplate
 
 from qa.completion import Alternatives
-from qa.errors import ModelError, QAError
+from qa.errors import ModelError
 from qa.models import Evidence
 
 STOP = ["<|im_end|>", "<|endoftext|>", "\n\n"]
@@ -124,21 +122,6 @@ def load_prompt(prompt_file: Path) -> PromptTemplate:
         return PromptTemplate.from_file(prompt_file, encoding="utf-8")
     except OSError as exc:
         raise ModelError(f"cannot read prompt template {prompt_file}: {exc}") from exc
-
-
-def read_ahead(model: BaseLLM, prompt: str) -> threading.Thread:
-    """Read a prompt in the background, so that a model that keeps it in a slot of its
-    own (the in-process one) has it cached: a request that starts with it later pays only
-    for the rest."""
-
-    def read() -> None:
-        with contextlib.suppress(QAError):  # the request itself will say what is wrong
-            model.invoke(prompt)
-
-    # Not a daemon: exiting while llama.cpp still reads would crash the process.
-    thread = threading.Thread(target=read)
-    thread.start()
-    return thread
 
 
 class Generator:

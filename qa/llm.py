@@ -55,6 +55,9 @@ def _start(params: Any) -> Any:
         raise ModelError(f"cannot load {params.model.path}: {exc}") from exc
 
 
+_loading = threading.Lock()
+
+
 @cache
 def _server(path: str, threads: int) -> Any:
     return _start(_params(path, threads))
@@ -108,7 +111,8 @@ class LlamaCppLLM(CompletionLLM):
         return request
 
     def _backend(self) -> Any:
-        return _server(self.model or str(model_path()), self.threads)
+        with _loading:  # a read ahead and a question may ask for it at once
+            return _server(self.model or str(model_path()), self.threads)
 
     def _complete(self, prompt: str, stop: list[str] | None) -> Completion:
         result = self._backend().handle_completions(self._request(prompt, stop, False))

@@ -12,6 +12,7 @@ from langchain_core.language_models.llms import BaseLLM
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from qa import abstention, reading
+from qa.ahead import AHEAD
 from qa.completion import CompletionLLM
 from qa.embeddings import Embedder, MiniLMEmbeddings
 from qa.errors import StoreDamaged
@@ -233,16 +234,21 @@ class Pipeline:
         follow-up to the history is answered as the question it stands for."""
         question = check_question(question)
         started = time.perf_counter()
-        self.refresh(warn)
-        index_s = time.perf_counter() - started
-        followup = self.rewriter.followup(question, history)
-        rewrite_s = time.perf_counter() - started - index_s
-        try:
-            answer = self.chain(on_token, followup.search, followup.shown).invoke(followup.question)
-        except StoreDamaged as damage:
-            (warn or (lambda _: None))(f"{damage}; rebuilding it from the documents")
-            self.index(warn=warn, rebuild=True)
-            answer = self.chain(on_token, followup.search, followup.shown).invoke(followup.question)
+        with AHEAD.answering():
+            self.refresh(warn)
+            index_s = time.perf_counter() - started
+            followup = self.rewriter.followup(question, history)
+            rewrite_s = time.perf_counter() - started - index_s
+            try:
+                answer = self.chain(on_token, followup.search, followup.shown).invoke(
+                    followup.question
+                )
+            except StoreDamaged as damage:
+                (warn or (lambda _: None))(f"{damage}; rebuilding it from the documents")
+                self.index(warn=warn, rebuild=True)
+                answer = self.chain(on_token, followup.search, followup.shown).invoke(
+                    followup.question
+                )
         answer.question = question
         answer.standalone = followup.question if followup.rewritten else ""
         answer.timings.index_s = index_s

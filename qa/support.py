@@ -22,7 +22,8 @@ from pathlib import Path
 
 from langchain_core.language_models.llms import BaseLLM
 
-from qa.generator import load_prompt, read_ahead
+from qa.ahead import AHEAD
+from qa.generator import load_prompt
 from qa.models import Evidence
 from qa.yes_no import first_alternatives, first_token_probability
 
@@ -53,11 +54,11 @@ class SupportCheck:
         """Read the shared prompt ahead, once, in the background (in a chat, while the
         user types), so that the first check pays only for its own words: the first
         answers are often sure enough not to need one, and that check would read the
-        worked examples (about 400 tokens, 10 s here) when it came."""
+        worked examples (about 400 tokens, 5-10 s here) when it came."""
         if self.read:
             return None
         self.read = True
-        return read_ahead(self.llm, self.prefix())
+        return AHEAD.read(self.llm, self.prefix(), in_pieces=True)
 
     def __call__(self, question: str, sentence: Evidence, answer: str) -> float | None:
         """The probability of "Yes"; None when the backend gives no alternatives."""

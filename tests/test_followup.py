@@ -403,14 +403,21 @@ def test_what_about_a_company_after_the_seed_articles_partners() -> None:
 
 
 def test_the_next_rewrites_shared_prompt_is_read_ahead() -> None:
-    """After a turn, the rewrite prompt up to the question is read in the background, and
-    the next rewrite's prompt starts with exactly that text (so its cache is reused)."""
+    """As a conversation starts, the instructions and worked examples every rewrite
+    shares are read in the background, a piece at a time, once; after a turn, the prompt
+    up to the question, at once. The next rewrite's prompt starts with exactly that
+    text (so its cache is reused)."""
     ahead = ScriptedLLM(reply="")
     rewrite = Rewriter(ScriptedLLM(reply=" OpenAI's Pentagon contract?"), PROMPT, ahead)
-    thread = rewrite.prepare([CONTRACT])
-    assert thread is not None
-    thread.join()
-    [read] = ahead.prompts
+    for history in ([], [], [CONTRACT]):
+        thread = rewrite.prepare(history)
+        if thread is not None:
+            thread.join()
+    *pieces, shared, read = ahead.prompts
+    assert pieces, "the worked examples are read a piece at a time"
+    assert all(shared.startswith(piece) for piece in pieces)
+    assert shared.endswith("<|im_start|>user\nConversation:\n")
+    assert read.startswith(shared)
     assert read.endswith("Assistant: $200 million\n\nLast question:")
     assert rewrite.render("Who awarded it?", [CONTRACT]).startswith(read)
     assert Rewriter(None, PROMPT).prepare([CONTRACT]) is None

@@ -66,7 +66,9 @@ def test_the_shared_prompt_is_read_ahead_once() -> None:
     thread.join()
     assert check.prepare() is None
     check("Who built it?", sentence("It was built by Ana."), "Ana")
-    read, asked = llm.prompts
+    *pieces, read, asked = llm.prompts
+    assert pieces, "a prompt this long is read a piece at a time"
+    assert all(read.startswith(piece) for piece in pieces)
     assert read.endswith("<|im_start|>user\nDocument:")
     assert asked.startswith(read)
     assert SupportCheck(llm, CHECK_PROMPT).prepare() is None  # a server: nothing to keep it

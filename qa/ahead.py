@@ -1,0 +1,104 @@
+"""Prompts read ahead: a model that keeps each task's prompt in a slot of its own (the
+in-process one) reads a prompt in the background, so a later request that starts with
+it pays only for the rest (the next follow-up's rewrite, the support check's worked
+examples).
+
+The prompts are read one after another in one thread, and each request starts only
+while no question is being answered (``answering``): llama.cpp reads the slots'
+prompts in the same batches, so a prompt read beside an answer slows it by all of its
+length. A long prompt read cold (worked examples, at the start of a conversation) is
+read a piece at a time (about 100 tokens, a second or two here), so it slows an answer
+asked meanwhile by at most one piece.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections import deque
+from collections.abc import Iterator
+
+from langchain_core.language_models.llms import BaseLLM
+
+from qa.errors import QAError
+
+PIECE_CHARS = 400  # about 100 tokens
+_TURN_END = "<|im_end|>\n"  # a cut here tokenizes as the whole prompt does
+
+
+def pieces(prompt: str) -> list[str]:
+    """The prompt's beginnings to read in turn: each ends after a turn of the chat
+    template, at least PIECE_CHARS past the one before; the last is the whole prompt."""
+    cuts = []
+    start = 0
+    while (found := prompt.find(_TURN_END, start + PIECE_CHARS)) != -1:
+        start = found + len(_TURN_END)
+        cuts.append(prompt[:start])
+    if not cuts or cuts[-1] != prompt:
+        cuts.append(prompt)
+    return cuts
+
+
+class ReadAhead:
+    """The prompts waiting to be read ahead, and whether a question is being answered."""
+
+    def __init__(self) -> None:
+        self._waiting: deque[tuple[BaseLLM, str]] = deque()
+        self._lock = threading.Lock()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._answering = 0
+        self._thread: threading.Thread | None = None
+
+    def read(
+        self, model: BaseLLM, prompt: str, in_pieces: bool = False, first: bool = False
+    ) -> threading.Thread:
+        """Read the prompt (``in_pieces``: a piece at a time) after those already waiting,
+        or before them (``first``: the one the next question needs); the thread that
+        reads them."""
+        parts = [(model, piece) for piece in (pieces(prompt) if in_pieces else [prompt])]
+        with self._lock:
+            # A beginning of this prompt, still waiting, would now only cut the model's
+            # cache of what it read since back to that beginning.
+            self._waiting = deque(
+                (waiting, piece)
+                for waiting, piece in self._waiting
+                if waiting is not model or not prompt.startswith(piece)
+            )
+            if first:
+                self._waiting.extendleft(reversed(parts))
+            else:
+                self._waiting.extend(parts)
+            if self._thread is None:
+                # Not a daemon: exiting while llama.cpp still reads would crash the process.
+                self._thread = threading.Thread(target=self._drain)
+                self._thread.start()
+            return self._thread
+
+    def _drain(self) -> None:
+        while True:
+            self._idle.wait()
+            with self._lock:
+                if not self._waiting:
+                    self._thread = None
+                    return
+                model, piece = self._waiting.popleft()
+            with contextlib.suppress(QAError):  # the request itself will say what is wrong
+                model.invoke(piece)
+
+    @contextlib.contextmanager
+    def answering(self) -> Iterator[None]:
+        """While a question is answered, no new request is sent."""
+        with self._lock:
+            self._answering += 1
+            self._idle.clear()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._answering -= 1
+                if not self._answering:
+                    self._idle.set()
+
+
+AHEAD = ReadAhead()  # process-wide, as the in-process model is
