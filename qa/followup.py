@@ -113,8 +113,9 @@ def opening(question: str) -> str:
 def rejoin(question: str) -> tuple[str, str]:
     """Where the model's rewrite meets the user's words again, and those words: the
     first content word after the one that refers back (past the nouns "that" or
-    "those" points at), and the question from it on ("got", "got approval in April?"
-    of "Which of its services got approval in April?"). The rewrite stops there and the
+    "those" points at), and the question from it on ("services", "services got
+    approval in April?" of "Which of its services got approval in April?"; "founded" of
+    "When was that company founded?"). The rewrite stops there and the
     user's own words finish it, which spares the model writing them out. Empty when
     another word refers back after it, or no content word follows."""
     if not opening(question):
