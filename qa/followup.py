@@ -49,6 +49,7 @@ _REFERS = frozenset(
 )
 _DEMONSTRATIVE = frozenset("this that".split())
 _POINTING = _DEMONSTRATIVE | {"these", "those"}
+_BACK = _REFERS | _POINTING  # the words a rewrite begins before ("it", "that")
 _OPENS_ELLIPSIS = re.compile(
     r"^\s*(and|also|but|so|then|what about|how about|what else|who else|which one|and what)\b",
     re.IGNORECASE,
@@ -105,7 +106,7 @@ def opening(question: str) -> str:
     elif _OPENS_ELLIPSIS.match(question):
         return ""
     for found in WORD.finditer(question):
-        if fold(found.group()) in _REFERS | _POINTING:
+        if fold(found.group()) in _BACK:
             return question[: found.start()].rstrip()
     return question.rstrip(" ?")
 
@@ -121,11 +122,11 @@ def rejoin(question: str) -> tuple[str, str]:
     if not opening(question):
         return "", ""
     found = list(WORD.finditer(question))
-    first = next((i for i, m in enumerate(found) if fold(m.group()) in _REFERS | _POINTING), None)
+    first = next((i for i, m in enumerate(found) if fold(m.group()) in _BACK), None)
     if first is None:
         return "", ""
     after = found[first + 1 :]
-    if any(fold(m.group()) in _REFERS | _POINTING for m in after):
+    if any(fold(m.group()) in _BACK for m in after):
         return "", ""
     pointed = named_by_demonstrative(question)
     for match in after:
