@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError, field_validator
 from qa import documents
 from qa.errors import EvalFileError, QuestionError
 from qa.models import Answer, Citation, Signals, Turn, answer_text
-from qa.terms import normalize_answer, token_f1
+from qa.terms import fold, normalize_answer, token_f1
 from qa.verifier import MAX_ANSWER_WORDS, is_yes_no, ungrounded
 
 
@@ -25,6 +25,9 @@ class EvalQuestion(BaseModel):
     answers: list[str] = []
     answerable: bool | None = None
     history: list[str] = []  # earlier questions of the conversation, asked first
+    # Groups of case-insensitive substrings a right answer holds: one of each group
+    # (a list's items, a bare identifier). When given, it is the gold, not ``answers``.
+    must: list[list[str]] = []
 
     @field_validator("id", mode="before")
     @classmethod
@@ -116,6 +119,14 @@ def is_correct(answer: str, golds: Iterable[str], max_words: int | None = MAX_AN
     return any(g and normalize_answer(g) in normal for g in golds if normalize_answer(g))
 
 
+def meets(answer: str, must: list[list[str]], max_words: int | None = MAX_ANSWER_WORDS) -> bool:
+    """Whether the answer holds one string of every group of ``must`` (case-insensitive)."""
+    text = fold(answer_text(answer))
+    if max_words is not None and len(text.split()) > max_words:
+        return False
+    return all(any(fold(option) in text for option in group) for group in must if group)
+
+
 def best_f1(answer: str, golds: Iterable[str]) -> float:
     """The answer's token F1 against its closest gold answer."""
     got = normalize_answer(answer_text(answer)).split()
@@ -145,7 +156,11 @@ def score(item: EvalQuestion, answer: Answer) -> EvalResult:
             answer_text(answer.answer), [c.quote for c in answer.citations]
         )
     if expects is True:
-        result.correct = not answer.abstained and is_correct(answer.answer, item.answers)
+        result.correct = not answer.abstained and (
+            meets(answer.answer, item.must)
+            if item.must
+            else is_correct(answer.answer, item.answers)
+        )
         result.f1 = 0.0 if answer.abstained else round(best_f1(answer.answer, item.answers), 4)
     elif expects is False:
         result.correct = answer.abstained

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from langchain_core.language_models.llms import BaseLLM
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from qa import abstention, reading
+from qa import abstention, reading, typed
 from qa.ahead import AHEAD
 from qa.completion import CompletionLLM
 from qa.embeddings import Embedder, MiniLMEmbeddings
@@ -223,6 +223,11 @@ class Pipeline:
 
         return RunnableLambda(retrieve) | RunnableLambda(read) | RunnableLambda(check)
 
+    def rebuild(self, damage: StoreDamaged, warn: Warn | None) -> None:
+        """Rebuild a store found damaged while answering, saying so."""
+        (warn or (lambda _: None))(f"{damage}; rebuilding it from the documents")
+        self.index(warn=warn, rebuild=True)
+
     def ask(
         self,
         question: str,
@@ -236,6 +241,12 @@ class Pipeline:
         started = time.perf_counter()
         with AHEAD.answering():
             self.refresh(warn)
+            try:
+                casing = self.retriever.casing
+            except StoreDamaged as damage:
+                self.rebuild(damage, warn)
+                casing = self.retriever.casing
+            question = typed.normalise(question, casing)
             index_s = time.perf_counter() - started
             followup = self.rewriter.followup(question, history)
             rewrite_s = time.perf_counter() - started - index_s
@@ -244,8 +255,7 @@ class Pipeline:
                     followup.question
                 )
             except StoreDamaged as damage:
-                (warn or (lambda _: None))(f"{damage}; rebuilding it from the documents")
-                self.index(warn=warn, rebuild=True)
+                self.rebuild(damage, warn)
                 answer = self.chain(on_token, followup.search, followup.shown).invoke(
                     followup.question
                 )

@@ -12,6 +12,7 @@ from functools import cached_property
 
 import numpy as np
 
+from qa import typed
 from qa.chunking import sentence_spans
 from qa.guard import screen_chunk
 from qa.lexical import LexicalIndex
@@ -59,6 +60,11 @@ class Retriever:
         if sum(entry.size for entry in files) > WHOLE_CORPUS_BYTES:
             return None
         return [c for c in self.store.chunks() if self._current(c)]
+
+    @cached_property
+    def casing(self) -> typed.Casing:
+        """How the corpus writes its words, to give a question typed in any case theirs."""
+        return typed.casing(c.text for c in self.store.chunks() if self._current(c))
 
     def _current(self, chunk: Chunk) -> bool:
         return self._file_hashes.get(chunk.source) == chunk.doc_hash

@@ -18,6 +18,8 @@ from qa.evaluate import (
     evaluate,
     is_correct,
     load_questions,
+    meets,
+    score,
 )
 from qa.models import Answer, Citation, Timings, Turn
 
@@ -161,6 +163,24 @@ def test_is_correct_rejects_answers_over_thirty_words() -> None:
 def test_is_correct_ignores_markers_in_word_count() -> None:
     thirty = " ".join(["word"] * 29 + ["Redmond"])
     assert is_correct(thirty + " [1] [2] [3]", ["Redmond"]) is True
+
+
+def test_must_groups_are_the_gold_when_a_line_has_them() -> None:
+    item = EvalQuestion(
+        question="Which shells show help for completions?",
+        answers=["Zsh, Fish, and PowerShell"],
+        must=[["zsh"], ["fish"], ["powershell"]],
+    )
+
+    def scored(text: str) -> bool | None:
+        return score(item, answer(item.question, text, [], 0.1)).correct
+
+    assert scored("Zsh, Fish and PowerShell [1]") is True  # not the gold phrase, all items
+    assert scored("Zsh and Fish [1]") is False  # one group missing
+    assert meets("`hide_input=True` [1]", [["hide_input"]]) is True
+    assert (
+        meets("a required option [1]", [["without a default", "default=...", "ellipsis"]]) is False
+    )
 
 
 def test_token_f1() -> None:
