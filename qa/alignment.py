@@ -100,6 +100,30 @@ def _excusable(word: str, question_stems: set[str]) -> bool:
     return word in STOPWORDS or word in _SKIPPED or stem(word) in question_stems
 
 
+_LEAD = re.compile(r"^[^\w\s]+")
+_TRAIL = re.compile(r"[^\w\s]+$")
+
+
+def _with_marks(phrase: str, text: str, start: int, end: int) -> tuple[int, int]:
+    """The window widened over the marks the phrase has around its words where the
+    text has them too: "--user-name", "typer.prompt()", "$5" (words alone would drop
+    them, and in code they are part of the name)."""
+    phrase = phrase.strip().rstrip(".,;:!?")
+    if lead := _LEAD.search(phrase):
+        marks = lead.group()
+        for k in range(len(marks), 0, -1):
+            if text[max(0, start - k) : start] == marks[-k:]:
+                start -= k
+                break
+    if trail := _TRAIL.search(phrase):
+        marks = trail.group()
+        for k in range(len(marks), 0, -1):
+            if text[end : end + k] == marks[:k]:
+                end += k
+                break
+    return start, end
+
+
 def align(phrase: str, evidence: Sequence[Evidence], question: str = "") -> Aligned | None:
     """The best place in the evidence for the phrase: an exact word match in the first
     sentence that has one, else the longest partial match whose missing words are all
@@ -111,7 +135,7 @@ def align(phrase: str, evidence: Sequence[Evidence], question: str = "") -> Alig
     parsed = [(item, tokens(item.text)) for item in evidence]
     for item, sentence in parsed:
         if window := _exact(wanted, sentence):
-            return Aligned(item, window[0], window[1], 1.0)
+            return Aligned(item, *_with_marks(phrase, item.text, *window), 1.0)
     asked = {stem(t.norm) for t in tokens(question)}
 
     def answers(at: int, length: int) -> bool:

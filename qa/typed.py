@@ -6,8 +6,8 @@ Spacing, curly quotes, Unicode dashes and the closing punctuation are normalised
 each word takes the case the corpus itself most often writes it in away from the start
 of a sentence ("openai" -> "OpenAI", "typer_use_rich" -> "TYPER_USE_RICH", "Leads" ->
 "leads"): the documents, not a word list, say what is a name. A word the corpus never
-writes is lower case: it can match nothing there, and its case would only make the
-same question two questions.
+writes inside a sentence is lower case: it can match nothing there, and its case would
+only make the same question two questions.
 """
 
 from __future__ import annotations
@@ -17,13 +17,15 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
 
 _WORD = re.compile(r"\w+(?:\.\w+)*")
 _STARTS_SENTENCE = re.compile(r"(?:^|[.!?:;\n#])[\s\"'“”‘’*_`>(\[-]*$")
 _FOLD = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "‑": "-", "–": "-", "—": "-"})
 _END = re.compile(r"[\s?.!]+$")
 _PHRASE_SIZES = (3, 2)
+NAME_SHARE = 0.75
+_Form = TypeVar("_Form", str, tuple[str, ...])
 _INITIALS = re.compile(r"(?:^|[\s(])(?:[A-Z]\.)*[A-Z]$")
 
 
@@ -39,19 +41,23 @@ class Casing:
 
 def _runs(text: str) -> Iterable[list[tuple[str, bool]]]:
     """The text's words with whether each begins a sentence, in runs split at any mark
-    other than a space (a phrase never spans a comma or a bracket)."""
-    run: list[tuple[str, bool]] = []
-    end = 0
-    for match in _WORD.finditer(text):
-        between = text[end : match.start()]
-        if run and (between.strip() or "\n" in between):
+    other than a space (a phrase never spans a comma or a bracket) and at line ends.
+    A line written in capitals (a heading, "Usage: main [OPTIONS] NAME") says nothing
+    of how its words are written in a sentence, and is left out."""
+    for line in text.splitlines():
+        found = list(_WORD.finditer(line))
+        if len(found) > 1 and sum(not m.group().islower() for m in found) > len(found) / 2:
+            continue
+        run: list[tuple[str, bool]] = []
+        end = 0
+        for match in found:
+            if run and line[end : match.start()].strip():
+                yield run
+                run = []
+            run.append((match.group(), _begins_sentence(line, match.start())))
+            end = match.end()
+        if run:
             yield run
-            run = []
-        begins = _begins_sentence(text, match.start())
-        run.append((match.group(), begins))
-        end = match.end()
-    if run:
-        yield run
 
 
 def _begins_sentence(text: str, at: int) -> bool:
@@ -64,36 +70,41 @@ def _begins_sentence(text: str, at: int) -> bool:
     return not (before.group().startswith(".") and initials)
 
 
-def _dominant(counts: Counter[str] | Counter[tuple[str, ...]]) -> Any:
-    return max(counts, key=lambda form: (counts[form], form == _lower(form)))
-
-
-def _lower(form: str | tuple[str, ...]) -> str | tuple[str, ...]:
-    return form.lower() if isinstance(form, str) else tuple(w.lower() for w in form)
+def _dominant(counts: Counter[_Form], lower: _Form) -> _Form:
+    """The form written most, when it is lower case or holds NAME_SHARE of the counts
+    (a name is seldom written in lower case); else lower case."""
+    form = max(counts, key=lambda form: (counts[form], form == lower))
+    if form == lower or counts[form] >= NAME_SHARE * sum(counts.values()):
+        return form
+    return lower
 
 
 def casing(texts: Iterable[str]) -> Casing:
-    """Each word's most frequent written form in the texts, and each phrase's, counting
-    only what does not begin a sentence (where any word is capitalised), unless the
-    word is never written elsewhere."""
+    """Each word's usual written form in the texts, and each phrase's, counting only
+    what does not begin a sentence (where any word is capitalised)."""
     runs = [run for text in texts for run in _runs(text)]
     forms: dict[str, Counter[str]] = defaultdict(Counter)
-    first: dict[str, Counter[str]] = defaultdict(Counter)
     for run in runs:
         for word, begins in run:
-            (first if begins else forms)[word.lower()][word] += 1
-    words = {lower: _dominant(counts) for lower, counts in first.items()}
-    words.update((lower, _dominant(counts)) for lower, counts in forms.items())
+            if not begins:
+                forms[word.lower()][word] += 1
+    words = {lower: _dominant(counts, lower) for lower, counts in forms.items()}
     grams: dict[tuple[str, ...], Counter[tuple[str, ...]]] = defaultdict(Counter)
-    for size in _PHRASE_SIZES:
-        for run in runs:
-            for at in range(len(run) - size + 1):
-                gram = tuple(w for w, _ in run[at : at + size])
-                if not run[at][1] and any(not w.islower() for w in gram):
-                    grams[tuple(w.lower() for w in gram)][gram] += 1
+    for counting in (False, True):  # the phrases with a capital, then all their forms
+        for size in _PHRASE_SIZES:
+            for run in runs:
+                for at in range(len(run) - size + 1):
+                    if run[at][1]:
+                        continue
+                    gram = tuple(w for w, _ in run[at : at + size])
+                    lower = tuple(w.lower() for w in gram)
+                    if counting and lower in grams:
+                        grams[lower][gram] += 1
+                    elif not counting and any(not w.islower() for w in gram):
+                        grams[lower] = Counter()
     phrases = {}
     for lower, counts in grams.items():
-        form = _dominant(counts)
+        form = _dominant(counts, lower)
         if form != tuple(words.get(w, w) for w in lower):
             phrases[lower] = form
     return Casing(words, phrases)

@@ -36,6 +36,8 @@ MAX_ANSWER_WORDS = 30
 NO_SPAN_MARGIN = -10.0  # the reader margin when it found no span: far below any it gives
 _MARKER = re.compile(r"\[\d+\]")
 _ABBREVIATION = re.compile(r"\b(?:[A-Za-z]\.)+[A-Za-z]$")
+_CODE = re.compile(r"`[^`\n]+`")
+_CODE_WORD = re.compile(r"[-~@$]*\w+(?:[-_.:/]\w+)*")
 _FACT = re.compile(r"\d[\d,.]*|\b[A-Z][\w’'&.-]*")
 
 # (question, sentence, phrase) -> the probability that the sentence shows the phrase
@@ -115,8 +117,25 @@ class Choice:
 
 def repeats(span: str, said: str) -> bool:
     """Whether the span only repeats words already said (the question, or an answer
-    shown earlier in the conversation)."""
-    return f" {normalize_answer(span)} " in f" {normalize_answer(said)} "
+    shown earlier in the conversation). Marks inside a word count: "create-user" does
+    not repeat "create_user", nor "--user-name" "user_name"."""
+    return f" {_spoken(span)} " in f" {_spoken(said)} "
+
+
+def _spoken(text: str) -> str:
+    """The text's words with the marks inside and before them, lower case, no articles."""
+    found = _CODE_WORD.findall(fold(text))
+    return " ".join(w for w in found if w not in ("a", "an", "the"))
+
+
+def whole_code(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span widened to every inline code span (`...`) it reaches into: a name in
+    code is shown whole, with its backticks ("`typer.progressbar()`", not
+    "typer.progressbar")."""
+    for code in _CODE.finditer(text):
+        if start < code.end() and code.start() < end:
+            start, end = min(start, code.start()), max(end, code.end())
+    return start, end
 
 
 def choose(question: str, reading: Reading, said: str = "") -> tuple[Choice | None, Signals]:
@@ -135,10 +154,12 @@ def choose(question: str, reading: Reading, said: str = "") -> tuple[Choice | No
     )
     choice = None
     if aligned and not repeats(aligned.text, said or question):
-        choice = Choice(aligned.evidence, aligned.start, aligned.end)
+        choice = Choice(
+            aligned.evidence, *whole_code(aligned.evidence.text, aligned.start, aligned.end)
+        )
         signals.from_llm = True
     elif best:
-        choice = Choice(best.sentence, best.start, best.end)
+        choice = Choice(best.sentence, *whole_code(best.sentence.text, best.start, best.end))
     if choice is None:
         return None, signals
     if best:

@@ -86,3 +86,22 @@ def test_align_refuses_what_the_text_does_not_hold(phrase: str, question: str) -
 def test_the_first_sentence_with_an_exact_match_wins() -> None:
     found = align("OpenAI", evidence())
     assert found is not None and found.evidence.start == 0
+
+
+@pytest.mark.parametrize(
+    ("phrase", "shown"),
+    [
+        ("--user-name", "--user-name"),  # the marks the words alone would drop
+        ("typer.prompt()", "typer.prompt()"),
+        ("user-name", "user-name"),  # none the phrase does not have
+        ("is_eager=True.", "is_eager=True"),  # a full stop is the sentence's
+    ],
+)
+def test_align_keeps_the_marks_around_a_name_in_code(phrase: str, shown: str) -> None:
+    sentence = "It would be `--user-name`, so call `typer.prompt()` with `is_eager=True`."
+    item = Evidence(
+        source="d.md", start=0, end=len(sentence), line_start=1, line_end=1, text=sentence
+    )
+    found = align(phrase, [item])
+    assert found is not None
+    assert found.text == shown

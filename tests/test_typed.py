@@ -10,9 +10,10 @@ from qa.typed import casing, normalise
 
 from .conftest import REPO, SHARED_DATA
 
-CORPUS = """OpenAI won a contract from the U.S. Department of Defense. It launched
-OpenAI for Government, and the government AI work grows. Set TYPER_USE_RICH to turn
-Rich off. Microsoft leads. The department said so."""
+CORPUS = """In May OpenAI won a contract from the U.S. Department of Defense.
+It launched OpenAI for Government, and the government AI work grows.
+You can set TYPER_USE_RICH to turn Rich off, as Microsoft leads and the department says.
+## Options For The Department Of Defense"""
 
 
 def casual(question: str) -> str:
@@ -36,9 +37,12 @@ def test_normalise_gives_the_corpus_its_case(typed: str, expected: str) -> None:
     assert normalise(typed, casing([CORPUS])) == expected
 
 
-def test_a_word_beginning_sentences_only_keeps_that_case() -> None:
-    assert normalise("where is the department", casing([CORPUS])) == "Where is the department?"
-    assert normalise("microsoft", casing(["Microsoft said no."])) == "Microsoft?"
+def test_a_word_written_only_where_any_word_is_capitalised_is_lower_case() -> None:
+    """Sentence starts and lines in capitals (headings) say nothing of a word's case."""
+    cased = casing(["Microsoft said no. Options For Everyone"])
+    assert normalise("what about MICROSOFT options", cased) == "What about microsoft options?"
+    cased = casing(["We asked Microsoft and then microsoft.com about options."])
+    assert normalise("what about MICROSOFT options", cased) == "What about Microsoft options?"
 
 
 def test_punctuation_alone_is_left_for_the_checks() -> None:

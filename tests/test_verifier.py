@@ -660,3 +660,22 @@ def test_type_mismatch_flags_numeric_questions_without_numbers(
     question: str, candidate: str, expected: bool
 ) -> None:
     assert type_mismatch(question, candidate) is expected
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "shown"),
+    [
+        (21, 38, "`typer.progressbar()`"),  # "typer.progressbar" inside the code
+        (1, 17, "`int` and `float`"),  # from inside one code span into another
+        (43, 47, "each"),  # prose is left as it is
+    ],
+)
+def test_a_span_reaching_into_inline_code_takes_it_whole(start: int, end: int, shown: str) -> None:
+    text = "`int` and `float` go `typer.progressbar()` each"
+    assert text[slice(*verifier.whole_code(text, start, end))] == shown
+
+
+def test_marks_inside_a_name_are_not_a_repeat() -> None:
+    assert not verifier.repeats("create-user", "My function is called create_user. Its name?")
+    assert not verifier.repeats("--user-name", "What option does user_name get?")
+    assert verifier.repeats("The Typer app", "what is a typer app?")
