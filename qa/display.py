@@ -71,14 +71,44 @@ def error(message: str) -> None:
     err.print(f"error: {shown(message)}")
 
 
+QUOTE_CHARS = 160
+
+
+def excerpt(citation: Citation, full: bool = False) -> tuple[str, str, str]:
+    """The quote as the text before the answer, the answer and the text after it, spaces
+    collapsed. Unless ``full``, a quote over QUOTE_CHARS keeps a window of whole words
+    around the answer, with "…" where text is left out: the reader sees the words that
+    answer wherever they sit in the sentence. A quote without an answer in it (a yes/no
+    verdict) is cut after whole words."""
+    quote, start, end = citation.quote, citation.answer_start, citation.answer_end
+    if start is None or end is None:
+        start = end = 0
+    before, answer, after = (
+        re.sub(r"\s+", " ", part) for part in (quote[:start], quote[start:end], quote[end:])
+    )
+    before, after = before.lstrip(), after.rstrip()
+    room = QUOTE_CHARS - len(answer)
+    if full or len(before) + len(answer) + len(after) <= QUOTE_CHARS:
+        return before, answer, after
+    keep_after = min(len(after), max(room // 2, room - len(before)))
+    keep_before = max(0, room - keep_after)
+    if len(before) > keep_before:
+        cut = before[len(before) - keep_before :]
+        before = "…" + (cut.split(" ", 1)[1] if " " in cut[1:] else cut).lstrip()
+    if len(after) > keep_after:
+        cut = after[:keep_after]
+        after = (cut.rsplit(" ", 1)[0] if " " in cut[:-1] else cut).rstrip() + "…"
+    return before, answer, after
+
+
 def show_citation(number: int, citation: Citation, full: bool = False) -> None:
-    """One source under an answer; long quotes are cut unless ``full``."""
-    quote = " ".join(citation.quote.split())
-    if not full and len(quote) > 160:
-        quote = quote[:157] + "..."
+    """One source under an answer, the answer's words in bold; long quotes are cut
+    around them unless ``full``."""
+    before, answer, after = excerpt(citation, full)
+    marked = f"[bold]{shown(answer)}[/bold]" if answer else ""
     out.print(
         f"[{number}] {shown(citation.source)}{where(citation)} "
-        f"(chars {citation.start}-{citation.end})\n    “{shown(quote)}”"
+        f"(chars {citation.start}-{citation.end})\n    “{shown(before)}{marked}{shown(after)}”"
     )
 
 
@@ -89,6 +119,12 @@ def show_answer(answer: Answer) -> None:
         out.print()
         for number, citation in enumerate(answer.citations, 1):
             show_citation(number, citation)
+
+
+def quote_markdown(citation: Citation) -> str:
+    """A quote as Markdown, cut around the answer, the answer in bold."""
+    before, answer, after = excerpt(citation)
+    return md(before) + (f"**{md(answer)}**" if answer else "") + md(after)
 
 
 def answer_markdown(answer: Answer) -> Markdown:
@@ -102,7 +138,7 @@ def answer_markdown(answer: Answer) -> Markdown:
             f"{number}. `{visible(citation.source)}{where(citation)}` "
             f"(chars {citation.start}-{citation.end})",
             "",
-            f"   > {md(' '.join(citation.quote.split()))}",
+            f"   > {quote_markdown(citation)}",
         ]
     return Markdown("\n".join(lines))
 

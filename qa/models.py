@@ -74,6 +74,10 @@ class Citation(Place):
 
     quote: str
     page: int | None = None  # PDFs: the page the quote starts on
+    # The answer's characters in the quote, ``quote[answer_start:answer_end]``, so a reader
+    # or a program can mark it; None for a yes/no verdict, which is the whole sentence.
+    answer_start: int | None = None
+    answer_end: int | None = None
 
 
 class Signals(BaseModel):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from jinja2 import Environment
 
-from qa.display import cell, where
+from qa.display import cell, excerpt, where
 from qa.evaluate import EvalReport, EvalSummary
 
 TEMPLATE = """<!doctype html>
@@ -54,7 +54,8 @@ blockquote{margin:.3rem 0 .3rem 1rem;padding-left:.6rem;border-left:3px solid #9
 <span class="tag {{ verdict_class(r.correct) }}">{{ verdict(r) }}</span>
 <span class="muted">{{ "%.2f"|format(r.latency_s) }} s</span>
 <p>{{ r.answer }}</p>
-{% for c in r.citations %}<blockquote>“{{ c.quote }}”
+{% for c in r.citations %}{% set before, answer, after = excerpt(c, True) %}
+<blockquote>“{{ before }}{% if answer %}<mark>{{ answer }}</mark>{% endif %}{{ after }}”
 <div class="where">[{{ loop.index }}] {{ c.source }}{{ where(c) }} (chars {{ c.start }}-{{ c.end }})
 </div></blockquote>{% endfor %}
 {% if base %}{% set b = base.results[loop.index0] %}<details><summary>baseline:
@@ -133,7 +134,9 @@ def render_html(report: EvalReport, title: str) -> str:
     theirs = base.summary.model_dump() if base else {}
     rows = [(name, cell(value), cell(theirs.get(name))) for name, value in ours.items()]
     environment = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
-    environment.globals.update(verdict=_verdict, verdict_class=_verdict_class, where=where)
+    environment.globals.update(
+        verdict=_verdict, verdict_class=_verdict_class, where=where, excerpt=excerpt
+    )
     return environment.from_string(TEMPLATE).render(
         title=title,
         when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

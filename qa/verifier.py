@@ -72,8 +72,9 @@ def ungrounded(answer: str, quotes: list[str]) -> list[str]:
     return [f for f in facts if f and fold(f) not in haystack]
 
 
-def cite(item: Evidence) -> Citation | None:
-    """A citation for an evidence sentence, only if the file still holds the quote."""
+def cite(item: Evidence, answer: tuple[int, int] | None = None) -> Citation | None:
+    """A citation for an evidence sentence, only if the file still holds the quote; with
+    the answer's place in it when given."""
     text = documents.text_holding(Path(item.source), item.start, item.end, item.text)
     if text is None:
         return None
@@ -85,6 +86,8 @@ def cite(item: Evidence) -> Citation | None:
         line_end=item.line_end,
         quote=item.text,
         page=documents.page(item.source, text, item.start),
+        answer_start=answer[0] if answer else None,
+        answer_end=answer[1] if answer else None,
     )
 
 
@@ -210,7 +213,7 @@ def verify_reading(
             signals.supported = check(question, choice.sentence, span)
         likelihood = model.probability(signals)
     signals.confidence = round(likelihood, 4)
-    return decide(choice.sentence, span, signals, likelihood, min_confidence)
+    return decide(choice, span, signals, likelihood, min_confidence)
 
 
 def _same_stem(a: str, b: str) -> bool:
@@ -288,13 +291,14 @@ def rule_out(question: str, span: str, said: str) -> str:
 
 
 def decide(
-    sentence: Evidence, span: str, signals: Signals, likelihood: float, min_confidence: float
+    choice: Choice, span: str, signals: Signals, likelihood: float, min_confidence: float
 ) -> Verdict:
-    """The answer for a span of the sentence with the given likelihood, if the
-    likelihood reaches the bar and the file still holds the sentence."""
+    """The answer for the chosen span (``span``: as shown) with the given likelihood, if
+    the likelihood reaches the bar and the file still holds the sentence."""
     if likelihood < min_confidence:
         return abstain(f"confidence {signals.confidence:.2f} below {min_confidence:.2f}", signals)
-    citation = cite(sentence)
+    at = choice.start + len(choice.text) - len(choice.text.lstrip())
+    citation = cite(choice.sentence, (at, at + len(span)))
     if citation is None:
         return abstain("the cited file changed since indexing", signals)
     if ungrounded(span, [citation.quote]):

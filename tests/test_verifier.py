@@ -570,7 +570,7 @@ def test_an_overlong_answer_abstains_and_one_of_max_words_does_not(tmp_path: Pat
 def test_a_quote_that_lacks_the_answers_facts_abstains(
     doc: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def stale_cite(cited: Evidence) -> Citation:
+    def stale_cite(cited: Evidence, answer: tuple[int, int] | None = None) -> Citation:
         return Citation(
             source="doc.txt",
             start=cited.start,
