@@ -237,7 +237,7 @@ class Pipeline:
     ) -> Answer:
         """Answer one question, bringing the index up to date first if needed; a
         follow-up to the history is answered as the question it stands for."""
-        question = check_question(question)
+        asked = question = check_question(question)
         started = time.perf_counter()
         with AHEAD.answering():
             self.refresh(warn)
@@ -259,7 +259,7 @@ class Pipeline:
                 answer = self.chain(on_token, followup.search, followup.shown).invoke(
                     followup.question
                 )
-        answer.question = question
+        answer.question = asked  # as typed; every step read its one form
         answer.standalone = followup.question if followup.rewritten else ""
         answer.timings.index_s = index_s
         answer.timings.rewrite_s = rewrite_s
