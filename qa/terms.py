@@ -95,26 +95,6 @@ def asks_for_number(question: str) -> bool:
     return _NUMERIC_ASK.match(question, first.start()) is not None
 
 
-_HOW_LONG = re.compile(r"how long\b", re.IGNORECASE)
-_DURATION_OR_LENGTH = re.compile(
-    r"\b(seconds?|minutes?|hours?|days?|nights?|weeks?|fortnights?|months?|years?|decades?|"
-    r"century|centuries|millenni(um|a)|lifetime|life|until|since|forever|km|kilomet(re|er)s?|miles?|"
-    r"met(re|er)s?|m|mi|feet|foot|ft|inch(es)?|cm|mm|yards?)\b",
-    re.IGNORECASE,
-)
-
-
-def asks_how_long(question: str) -> bool:
-    """Whether the question's first wh-phrase is "how long" (a duration or a length)."""
-    first = WH.search(question)
-    return first is not None and _HOW_LONG.match(question, first.start()) is not None
-
-
-def mentions_duration(text: str) -> bool:
-    """Whether the text names a unit of time or length ("63 days", "until 2030", "3 km")."""
-    return bool(_DURATION_OR_LENGTH.search(text))
-
-
 def mentions_number(text: str) -> bool:
     """Whether the text holds a digit or a number, date or time word."""
     return bool(_DIGIT.search(text) or _NUMBER_WORD.search(text))

@@ -20,10 +20,8 @@ from qa.models import Citation, Evidence, Signals
 from qa.reading import Reading
 from qa.terms import (
     asks_for_number,
-    asks_how_long,
     content_terms,
     fold,
-    mentions_duration,
     mentions_number,
     normalize_answer,
     token_f1,
@@ -285,8 +283,6 @@ def rule_out(question: str, span: str, said: str) -> str:
         return f"proposal only repeats the question: {span!r}"
     if len(span.split()) > MAX_ANSWER_WORDS:
         return "proposal longer than a short answer"
-    if asks_how_long(question) and not mentions_duration(span):
-        return f"proposal names no duration or length: {span!r}"
     return ""
 
 

@@ -14,7 +14,6 @@ from qa.generator import Generated
 from qa.models import Citation, Evidence, Signals
 from qa.reading import Candidate, Reading
 from qa.span_reader import Found
-from qa.terms import mentions_duration
 from qa.verifier import (
     ABSTAIN,
     MAX_ANSWER_WORDS,
@@ -626,22 +625,6 @@ def test_ungrounded_with_no_quotes_lists_every_fact() -> None:
 
 def test_ungrounded_ignores_citation_markers() -> None:
     assert ungrounded("Paris [1]", ["Paris is the capital of France."]) == []
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("63 days", True),
-        ("until 2030", True),
-        ("1,047 km", True),
-        ("a fortnight", True),
-        ("200 million", False),
-        ("$200 million", False),
-        ("1905", False),
-    ],
-)
-def test_a_how_long_answer_names_a_duration_or_length(text: str, expected: bool) -> None:
-    assert mentions_duration(text) is expected
 
 
 @pytest.mark.parametrize(
