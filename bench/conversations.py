@@ -81,6 +81,9 @@ def main() -> None:
         "--squad", type=Path, help="the SQuAD articles' folder (without: the seed ones only)"
     )
     parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument(
+        "--no-alone", action="store_true", help="skip the follow-ups asked alone (a baseline)"
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     lines = args.questions.read_text(encoding="utf-8").splitlines()
@@ -94,7 +97,7 @@ def main() -> None:
             args.squad,
         )
     report: dict[str, dict] = {}
-    for history in (True, False):
+    for history in (True,) if args.no_alone else (True, False):
         mode = "with the conversation" if history else "follow-up alone"
         rows = []
         for name, (questions, docs) in groups.items():

@@ -1,21 +1,20 @@
-"""Follow-up questions. A question that leans on earlier turns ("Who awarded it?",
-"And Microsoft?") is rewritten by the LLM into one that stands alone, from the last
-few turns, and retrieval, reading and the checks run on that; a question that already
-stands alone is left as it is, decided by its words before any model runs.
+"""Follow-up questions. With earlier turns, every question goes to the LLM, which
+rewrites it to stand alone from the last few turns ("Who awarded it?" -> "Who awarded
+OpenAI's Pentagon contract?") or gives it back as it is when it already does; no list
+of words decides for it. Retrieval, reading and the checks run on the rewrite.
 
 The rewrite only proposes: it must keep the user's words and may bring in names and
 numbers only from the conversation (the user's questions and the checked answers
 shown), so a planted instruction cannot change what is searched. A rewrite that fails
-that check (or that resolves nothing) is not used: the question is read as the user
-wrote it, and retrieval looks for it together with the last question searched, so the
-passages are on the conversation's topic and the checks decide as for any question.
+that check is not used: the question is read as the user wrote it, and retrieval looks
+for it together with the last question searched, so the passages are on the
+conversation's topic and the checks decide as for any question.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-import string
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,11 +24,10 @@ from typing import TYPE_CHECKING
 from langchain_core.language_models.llms import BaseLLM
 
 from qa.ahead import AHEAD
-from qa.completion import Alternatives
 from qa.generator import load_prompt
 from qa.guard import addresses_model
 from qa.models import Answer, Turn
-from qa.terms import STOPWORDS, WH, WORD, content_terms, fold, stem, words
+from qa.terms import STOPWORDS, WH, WORD, content_terms, fold, words
 
 if TYPE_CHECKING:
     from qa.pipeline import Pipeline, TokenSink
@@ -46,130 +44,9 @@ _MARK = "\x00"  # where the question goes, to cut the prompt before it
 _REFERS = frozenset(
     "it its itself they them their theirs themselves he him his himself she her hers herself "
     "there these those such former latter".split()
-)
-_DEMONSTRATIVE = frozenset("this that".split())
-_POINTING = _DEMONSTRATIVE | {"these", "those"}
-_BACK = _REFERS | _POINTING  # the words a rewrite begins before ("it", "that")
-_OPENS_ELLIPSIS = re.compile(
-    r"^\s*(and|also|but|so|then|what about|how about|what else|who else|which one|and what)\b",
-    re.IGNORECASE,
-)
-_CONJUNCTION = re.compile(r"^\s*(?:and|also|but|so|then)\b\s*,?\s*", re.IGNORECASE)
-_AFTER_WH_OR_PREPOSITION = frozenset(
-    "what which who when where why how is was are were does did do for about of in on to "
-    "with from by at after before during".split()
-)
-_NEW_TOPIC = re.compile(
-    r"^\s*(?:and|what about|how about)\s+(?:the\s+)?(?P<topic>[^?]+?)\s*\?*\s*$", re.IGNORECASE
-)
+)  # words a faithful rewrite may replace with what they stand for
+_POINTING = frozenset("this that these those".split())
 _NAME_OR_NUMBER = re.compile(r"^(\d|[A-Z])")
-# A question whose answer is a set: "Who are OpenAI's new compute partners?", "Which
-# other AI companies are expanding into government AI work?".
-_ASKS_FOR_A_SET = re.compile(
-    r"^\s*(?:(?P<copula>who|what)\s+|(?:which|what)\s+(?:[\w'’-]+\s+){1,4}?)"
-    r"(?P<verb>are|were|have)\s+(?P<rest>[^?]+?)\s*\?*\s*$",
-    re.IGNORECASE,
-)
-_SINGULAR = {"are": "Is", "were": "Was", "have": "Has"}
-
-
-def leans_on_history(question: str) -> bool:
-    """Whether the question needs earlier turns to be understood: it opens like a
-    follow-up ("And ...?", "What about ...?"), refers back ("it", "his", "there",
-    "that company"), or is too short to stand alone ("Why?", "In what year?")."""
-    if _OPENS_ELLIPSIS.match(question):
-        return True
-    found = words(question)
-    if any(w in _REFERS for w in found):
-        return True
-    for before, word in zip(["", *found], found, strict=False):
-        if word in _DEMONSTRATIVE and (not before or before in _AFTER_WH_OR_PREPOSITION):
-            return True
-    return len(content_terms(question)) < 2
-
-
-def opening(question: str) -> str:
-    """The question's words before the first that refers back ("What country was" of
-    "What country was he from?"): the rewrite starts with them, so it stays the user's
-    question and the model writes only the rest; a short one ("In what year?") is
-    begun with all of it. "And" before a question word is left out ("Who bought" of
-    "And who bought it after them?"), and kept when other words come first ("And
-    before" of "And before that, from 1990, who elected them?"); empty after "What
-    about", "And Manchuria?" and the like, whose rewrite is worded afresh."""
-    conjunction = _CONJUNCTION.match(question)
-    if conjunction:
-        rest = question[conjunction.end() :]
-        if WH.match(rest):
-            return opening(rest[:1].upper() + rest[1:])
-        if not WH.search(rest):
-            return ""
-    elif _OPENS_ELLIPSIS.match(question):
-        return ""
-    for found in WORD.finditer(question):
-        if fold(found.group()) in _BACK:
-            return question[: found.start()].rstrip()
-    return question.rstrip(" ?")
-
-
-def rejoin(question: str) -> tuple[str, str]:
-    """Where the model's rewrite meets the user's words again, and those words: the
-    first content word after the one that refers back (past the nouns "that" or
-    "those" points at), and the question from it on ("services", "services got
-    approval in April?" of "Which of its services got approval in April?"; "founded" of
-    "When was that company founded?"). The rewrite stops there and the
-    user's own words finish it, which spares the model writing them out. Empty when
-    another word refers back after it, or no content word follows."""
-    if not opening(question):
-        return "", ""
-    found = list(WORD.finditer(question))
-    first = next((i for i, m in enumerate(found) if fold(m.group()) in _BACK), None)
-    if first is None:
-        return "", ""
-    after = found[first + 1 :]
-    if any(fold(m.group()) in _BACK for m in after):
-        return "", ""
-    pointed = named_by_demonstrative(question)
-    for match in after:
-        terms = content_terms(match.group())
-        if terms and not terms <= pointed:
-            return match.group(), question[match.start() :].rstrip()
-    return "", ""
-
-
-def swapped(question: str, last: str) -> str:
-    """For "What about helper T cells?" after "Which co-receptor helps killer T cells
-    recognize ...?": the last question with the new topic in place of the phrase of as
-    many words that ends in the same word. Empty when no phrase there ends so."""
-    found = _NEW_TOPIC.match(question)
-    if not found:
-        return ""
-    topic = found.group("topic").split()
-    head = stem(fold(topic[-1]).strip(string.punctuation))
-    tokens = last.split()
-    for end, token in enumerate(tokens):
-        start = end + 1 - len(topic)
-        if start >= 0 and stem(fold(token).strip(string.punctuation)) == head:
-            ending = token[len(token.rstrip(string.punctuation)) :]
-            return " ".join([*tokens[:start], *topic[:-1], topic[-1] + ending, *tokens[end + 1 :]])
-    return ""
-
-
-def one_of(question: str, last: str) -> str:
-    """For "What about Google?" after a question whose answer is a set ("Who are
-    OpenAI's new compute partners?"): whether the new topic belongs to it ("Is Google
-    one of OpenAI's new compute partners?"). Empty when the last question does not ask
-    for a set."""
-    topic = _NEW_TOPIC.match(question)
-    asked = _ASKS_FOR_A_SET.match(last)
-    if not topic or not asked:
-        return ""
-    name = topic.group("topic")
-    verb, rest = asked.group("verb").lower(), asked.group("rest")
-    if asked.group("copula"):
-        return f"{_SINGULAR[verb]} {name} one of {rest}?"
-    if not rest[:1].islower():  # "Which companies are OpenAI's partners?": not its subject
-        return ""
-    return f"{_SINGULAR[verb]} {name} {rest}?"
 
 
 def recent(turns: Sequence[Turn]) -> list[Turn]:
@@ -253,58 +130,6 @@ def unresolved(question: str, turns: Sequence[Turn]) -> Followup:
     return Followup(question, f"{turns[-1].searched} {question}", shown=shown(turns))
 
 
-def complete(llm: BaseLLM, prompt: str, turns: Sequence[Turn], stop: list[str]) -> str:
-    """The model's rewrite. One that would go on with the very word that refers back
-    ("What does" then "it want regarding its stake?") is begun instead with another
-    first word (``restart``), which the model then goes on from."""
-    generation = llm.generate([prompt], stop=stop).generations[0][0]
-    reply = generation.text
-    if set(words(reply)[:1]) & _REFERS:
-        info = generation.generation_info or {}
-        token = restart((info.get("alternatives") or [{}])[0], turns)
-        if token:
-            reply = token + llm.invoke(prompt + token, stop=stop)
-    return reply
-
-
-def restart(first: Alternatives, turns: Sequence[Turn]) -> str:
-    """The model's likeliest other first token that starts a name or noun of the last
-    turn, else of the turn before, and so on ("Microsoft", not "OpenAI", after "Which
-    acquisition is tied to Microsoft's demand?"): what a word refers back to is most
-    often in the last turn. Empty when none does."""
-    likeliest = sorted(first, key=first.__getitem__, reverse=True)
-    for turn in reversed(turns):
-        said = words(f"{turn.searched} {turn.answer}")
-        for token in likeliest:
-            found = words(token)
-            if len(found) != 1 or found[0] in _REFERS or found[0] in STOPWORDS:
-                continue
-            if any(word.startswith(found[0]) for word in said):
-                return token
-    return ""
-
-
-def written(llm: BaseLLM, prompt: str, question: str, turns: Sequence[Turn]) -> str:
-    """The rewrite after its opening: what the model writes, up to its question mark (a
-    stop, which spares it writing the end-of-turn token) or up to where the user's own
-    words go on (``rejoin``), which then finish it. A stop before the model has named
-    anything ("What was the" of "What was its lead single called?") is passed: the
-    model goes on from the user's word."""
-    word, rest = rejoin(question)
-    if not word:
-        reply = complete(llm, prompt, turns, [*STOP, "?"])
-    else:
-        reply = complete(llm, prompt, turns, [*STOP, f" {word}"])
-        if not reply.rstrip().endswith("?"):
-            if content_terms(reply) - content_terms(question):
-                reply = f"{reply} {rest}"
-            else:
-                so_far = f"{reply} {word}"
-                reply = so_far + llm.invoke(prompt + so_far, stop=[*STOP, "?"])
-    reply = " ".join(reply.split())
-    return reply if not reply or reply[-1] in ".!?" else reply + "?"
-
-
 class Rewriter:
     """Turns a follow-up into a question that stands alone (without an LLM, the
     extractive reader alone, it leaves it unresolved)."""
@@ -342,29 +167,26 @@ class Rewriter:
         return AHEAD.read(self.reader_ahead, prefix, in_pieces=not history, first=bool(history))
 
     def render(self, question: str, turns: Sequence[Turn]) -> str:
-        """The prompt, with the rewrite begun by the user's own opening words."""
         question = " ".join(question.split())
-        prompt = self.prompt.format(conversation=conversation_text(turns), question=question)
-        return prompt + opening(question)
+        return self.prompt.format(conversation=conversation_text(turns), question=question)
 
     def followup(self, question: str, history: Sequence[Turn]) -> Followup:
-        """The question itself when it stands alone or there is no history; else the
-        LLM's rewrite when it fills something in and is faithful; else unresolved."""
+        """The question itself when there is no history or the model gives it back as
+        it is (it stands alone); else the model's rewrite when it is faithful; else
+        unresolved."""
         turns = recent(history)
-        if not turns or not leans_on_history(question):
+        if not turns:
             return Followup(question, question)
         if self.llm is None:
             return unresolved(question, turns)
-        reply = written(self.llm, self.render(question, turns), question, turns)
-        begun = opening(question)
-        if fold(reply).startswith(fold(begun)):  # a chat server may write it out again
-            begun = ""
-        rewrite = f"{begun} {reply}".strip().strip("\"'“”")
-        last = turns[-1].searched
-        for candidate in (rewrite, swapped(question, last), one_of(question, last)):
-            resolved = content_terms(candidate) - content_terms(question)  # what it filled in
-            if resolved and faithful(candidate, question, turns):
-                return Followup(candidate, candidate, rewritten=True, shown=shown(turns))
+        reply = " ".join(self.llm.invoke(self.render(question, turns), stop=STOP).split())
+        rewrite = reply.strip("\"'“”")
+        if rewrite and rewrite[-1] not in ".!?":
+            rewrite += "?"
+        if rewrite and not content_terms(rewrite) - content_terms(question):
+            return Followup(question, question)  # nothing filled in: it stands alone
+        if faithful(rewrite, question, turns):
+            return Followup(rewrite, rewrite, rewritten=True, shown=shown(turns))
         return unresolved(question, turns)
 
 
