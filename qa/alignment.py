@@ -153,23 +153,4 @@ def align(phrase: str, evidence: Sequence[Evidence], question: str = "") -> Alig
         share = length / len(wanted)
         if length and (best is None or share > best.share):
             best = Aligned(item, start, end, share)
-    return best or _telling(wanted, parsed, asked)
-
-
-def _telling(
-    wanted: list[str], parsed: list[tuple[Evidence, list[_Token]]], asked: set[str]
-) -> Aligned | None:
-    """The first sentence holding, in order and with only excusable words between them,
-    every word of the phrase that is not excusable: "set the `is_eager` option to
-    `True`" is "is_eager=True" worded around with the question's words, "stdout,
-    stderr" is "`result.stdout` and `result.stderr`" of a question about the result.
-    Its share counts only those words, so the verifier weighs the looser match."""
-    telling = [w for w in wanted if not _excusable(w, asked)]
-    if not telling:
-        return None
-    for item, sentence in parsed:
-        kept = [t for t in sentence if not _excusable(t.norm, asked)]
-        if window := _exact(telling, kept):
-            start, end = window
-            return Aligned(item, start, end, len(telling) / len(wanted))
-    return None
+    return best

@@ -105,34 +105,3 @@ def test_align_keeps_the_marks_around_a_name_in_code(phrase: str, shown: str) ->
     found = align(phrase, [item])
     assert found is not None
     assert found.text == shown
-
-
-@pytest.mark.parametrize(
-    ("phrase", "question", "shown", "share"),
-    [
-        # the answer's words apart in the phrase, with the question's words between them
-        ("set the `keep_going` flag to `True`", "What flag do I set so the job keeps going?",
-         "keep_going=True", 0.4),
-        # items of a list the text writes with a word of the question in front of each
-        ("stdout, stderr", "Which attributes of the job let me read its two streams?",
-         "stdout` and `job.stderr", 1.0),
-    ],
-)  # fmt: skip
-def test_align_finds_the_telling_words_worded_around(
-    phrase: str, question: str, shown: str, share: float
-) -> None:
-    sentence = "Pass `keep_going=True`; then read `job.stdout` and `job.stderr` of the job."
-    item = Evidence(
-        source="d.md", start=0, end=len(sentence), line_start=1, line_end=1, text=sentence
-    )
-    found = align(phrase, [item], question)
-    assert found is not None
-    assert (found.text, found.share) == (shown, pytest.approx(share))
-
-
-def test_align_wants_every_telling_word() -> None:
-    sentence = "Pass `keep_going=True` to the job."
-    item = Evidence(
-        source="d.md", start=0, end=len(sentence), line_start=1, line_end=1, text=sentence
-    )
-    assert align("set `keep_going` to `False`", [item], "What flag do I set?") is None
