@@ -157,7 +157,7 @@ class Rewriter:
         types, so a follow-up pays only for its own words: only with ``reader_ahead``, a
         model that keeps the prompt in a slot of its own (the in-process one). Without
         history (a conversation starting), the instructions and worked examples every
-        rewrite shares, once, a piece at a time (about 520 tokens, 7 s here); after a
+        rewrite shares, once, a piece at a time (3.3 kB of prompt, several seconds); after a
         turn, the conversation too, all at once (only its turns are new to the model) and
         before any other prompt waiting, as the next follow-up needs it first."""
         if self.reader_ahead is None or (not history and self.started):
