@@ -1,14 +1,15 @@
 """Prompts read ahead: a model that keeps each task's prompt in a slot of its own (the
 in-process one) reads a prompt in the background, so a later request that starts with
-it pays only for the rest (the next follow-up's rewrite, the support check's worked
-examples).
+it pays only for the rest (the first answer's worked examples and corpus, the next
+follow-up's rewrite, the support check's worked examples).
 
 The prompts are read one after another in one thread, and each request starts only
 while no question is being answered (``answering``): llama.cpp reads the slots'
 prompts in the same batches, so a prompt read beside an answer slows it by all of its
-length. A long prompt read cold (worked examples, at the start of a conversation) is
-read a piece at a time (about 100 tokens, a second or two here), so it slows an answer
-asked meanwhile by at most one piece.
+length. A long prompt that every conversation shares (``shared``) is read a piece at a
+time (about 100 tokens, a second or two here), so it slows an answer asked meanwhile by
+at most one piece; and the model's reading of it is kept on disk, so a later process
+puts it back in milliseconds instead of reading it again (``LlamaCppLLM.recall``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Iterator
 from langchain_core.language_models.llms import BaseLLM
 
 from qa.errors import QAError
+from qa.llm import LlamaCppLLM
 
 PIECE_CHARS = 400  # about 100 tokens
 _TURN_END = "<|im_end|>\n"  # a cut here tokenizes as the whole prompt does
@@ -43,7 +45,8 @@ class ReadAhead:
     """The prompts waiting to be read ahead, and whether a question is being answered."""
 
     def __init__(self) -> None:
-        self._waiting: deque[tuple[BaseLLM, str]] = deque()
+        # Each prompt or piece to read, and the prompt whose reading to save after it.
+        self._waiting: deque[tuple[BaseLLM, str, str | None]] = deque()
         self._lock = threading.Lock()
         self._idle = threading.Event()
         self._idle.set()
@@ -51,20 +54,33 @@ class ReadAhead:
         self._thread: threading.Thread | None = None
 
     def read(
-        self, model: BaseLLM, prompt: str, in_pieces: bool = False, first: bool = False
-    ) -> threading.Thread:
-        """Read the prompt (``in_pieces``: a piece at a time) after those already waiting,
-        or before them (``first``: the one the next question needs); the thread that
-        reads them."""
-        parts = [(model, piece) for piece in (pieces(prompt) if in_pieces else [prompt])]
+        self, model: BaseLLM, prompt: str, shared: bool = False, first: bool = False
+    ) -> threading.Thread | None:
+        """Read the prompt after those already waiting, or before them (``first``: the
+        one the next question needs); the thread that reads them. A ``shared`` prompt is
+        put back at once from disk when it was read before (then None), else read a piece
+        at a time and saved."""
+        keeps = shared and isinstance(model, LlamaCppLLM)
+        if keeps and isinstance(model, LlamaCppLLM) and model.recall(prompt):
+            return None
+        # Each piece, and the shared prompt whose reading to save once it is read.
+        parts: list[tuple[BaseLLM, str, str | None]] = [
+            (model, piece, None) for piece in (pieces(prompt) if shared else [prompt])
+        ]
         with self._lock:
             # A beginning of this prompt, still waiting, would now only cut the model's
-            # cache of what it read since back to that beginning.
+            # cache of what it read since back to that beginning; its reading is saved
+            # after this prompt's (which holds it) instead.
+            saved = prompt if keeps else None
+            for waiting, piece, save in self._waiting:
+                if waiting is model and prompt.startswith(piece) and save is not None:
+                    saved = save
             self._waiting = deque(
-                (waiting, piece)
-                for waiting, piece in self._waiting
+                (waiting, piece, save)
+                for waiting, piece, save in self._waiting
                 if waiting is not model or not prompt.startswith(piece)
             )
+            parts[-1] = (model, prompt, saved)
             if first:
                 self._waiting.extendleft(reversed(parts))
             else:
@@ -82,9 +98,17 @@ class ReadAhead:
                 if not self._waiting:
                     self._thread = None
                     return
-                model, piece = self._waiting.popleft()
+                model, piece, save = self._waiting.popleft()
             with contextlib.suppress(QAError):  # the request itself will say what is wrong
                 model.invoke(piece)
+                if save is not None and isinstance(model, LlamaCppLLM):
+                    model.remember(save)
+
+    def cancel(self) -> None:
+        """Read nothing more than the piece in hand: the process is about to exit, and
+        waits for that one only."""
+        with self._lock:
+            self._waiting.clear()
 
     @contextlib.contextmanager
     def answering(self) -> Iterator[None]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from qa import documents
+from qa.ahead import AHEAD
 from qa.display import (
     answer_markdown,
     out,
@@ -79,18 +80,21 @@ def run_chat(runner: Pipeline, debug: bool) -> None:
     prompt = Prompt()
     conversation = Conversation(runner)
     last: Answer | None = None
-    while (line := prompt.read()) is not None:
-        line = line.strip()
-        if line in ("/quit", "/exit"):
-            break
-        if line == "/new":
-            conversation.clear()
-            last = None
-            out.print("New conversation.")
-        elif line.startswith("/"):
-            command(line, runner, last)
-        elif line and (answer := stream_answer(conversation, line, debug)) is not None:
-            last = answer
+    try:
+        while (line := prompt.read()) is not None:
+            line = line.strip()
+            if line in ("/quit", "/exit"):
+                break
+            if line == "/new":
+                conversation.clear()
+                last = None
+                out.print("New conversation.")
+            elif line.startswith("/"):
+                command(line, runner, last)
+            elif line and (answer := stream_answer(conversation, line, debug)) is not None:
+                last = answer
+    finally:
+        AHEAD.cancel()  # leave now, not after what was to be read for the next question
 
 
 def command(line: str, runner: Pipeline, last: Answer | None) -> None:

@@ -105,7 +105,10 @@ def ask(
         typer.Option(
             "--resident/--no-resident",
             help="Answer through a background process that keeps the models loaded "
-            "(started by the first call, stopped by `qa stop` or when idle). "
+            "(started by the first call, stopped by `qa stop` or when idle): each later "
+            "call skips starting Python, loading the index, the reader and the LLM, and "
+            "putting back or reading the answer prompt; it answers in about a second "
+            "where --no-resident takes several (docs/performance.md). "
             "[env: QA_RESIDENT; default: on]",
         ),
     ] = None,

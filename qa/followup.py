@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from langchain_core.language_models.llms import BaseLLM
 
 from qa.ahead import AHEAD
-from qa.generator import load_prompt
+from qa.generator import load_prompt, prompt_prefix
 from qa.guard import addresses_model
 from qa.models import Answer, Turn
 from qa.terms import STOPWORDS, WH, WORD, content_terms, fold, words
@@ -39,7 +39,6 @@ MAX_QUESTION_CHARS = 300
 REWRITE_TOKENS = 48
 NEW_WORDS = 2  # plain words a rewrite may add ("become", "part"); never a name or number
 STOP = ["<|im_end|>", "<|endoftext|>", "\n"]
-_MARK = "\x00"  # where the question goes, to cut the prompt before it
 
 _REFERS = frozenset(
     "it its itself they them their theirs themselves he him his himself she her hers herself "
@@ -140,31 +139,24 @@ class Rewriter:
         self.prompt = load_prompt(prompt_file)
         self.llm = llm
         self.reader_ahead = reader_ahead
-        self.started = False  # whether the shared instructions and examples were read
 
     def prefix(self, turns: Sequence[Turn]) -> str:
         """The prompt up to the question: what the next follow-up's rewrite will share;
         without turns, up to the conversation: what every rewrite shares."""
         if not turns:
-            marked = self.prompt.format(conversation=_MARK, question="")
-        else:
-            conversation = conversation_text(recent(turns))
-            marked = self.prompt.format(conversation=conversation, question=_MARK)
-        return marked.split(_MARK)[0].rstrip(" ")
+            return prompt_prefix(self.prompt, "conversation")
+        return prompt_prefix(self.prompt, "question", conversation=conversation_text(recent(turns)))
 
     def prepare(self, history: Sequence[Turn]) -> threading.Thread | None:
-        """Read the next rewrite's shared prompt ahead, in the background while the user
-        types, so a follow-up pays only for its own words: only with ``reader_ahead``, a
-        model that keeps the prompt in a slot of its own (the in-process one). Without
-        history (a conversation starting), the instructions and worked examples every
-        rewrite shares, once, a piece at a time (3.3 kB of prompt, several seconds); after a
-        turn, the conversation too, all at once (only its turns are new to the model) and
-        before any other prompt waiting, as the next follow-up needs it first."""
-        if self.reader_ahead is None or (not history and self.started):
+        """After a turn, read the next rewrite's prompt up to the question ahead, in the
+        background while the user types and before any other prompt waiting, so the
+        follow-up pays only for its own words: only with ``reader_ahead``, a model that
+        keeps the prompt in a slot of its own (the in-process one). The instructions and
+        worked examples every rewrite shares are read as the chat starts
+        (``Pipeline.prepare``)."""
+        if self.reader_ahead is None or not history:
             return None
-        self.started = True
-        prefix = self.prefix(history)
-        return AHEAD.read(self.reader_ahead, prefix, in_pieces=not history, first=bool(history))
+        return AHEAD.read(self.reader_ahead, self.prefix(history), first=True)
 
     def render(self, question: str, turns: Sequence[Turn]) -> str:
         question = " ".join(question.split())
@@ -197,10 +189,8 @@ class Conversation:
     def __init__(self, pipeline: Pipeline, turns: Sequence[Turn] = ()) -> None:
         self.pipeline = pipeline
         self.turns: list[Turn] = list(turns)
-        # While the user types the first question: the rewrite's worked examples, then
-        # the support check's.
+        pipeline.prepare(followups=True)
         pipeline.rewriter.prepare(self.turns)
-        pipeline.check.prepare()
 
     def ask(
         self, question: str, on_token: TokenSink | None = None, warn: Warn | None = None
@@ -208,7 +198,7 @@ class Conversation:
         answer = self.pipeline.ask(question, on_token, warn, history=self.turns)
         self.turns = [*self.turns[-MAX_TURNS + 1 :], Turn.after(answer)]
         self.pipeline.rewriter.prepare(self.turns)
-        self.pipeline.check.prepare()
+        self.pipeline.prepare(followups=True)  # again only when the documents changed
         return answer
 
     def clear(self) -> None:

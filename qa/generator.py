@@ -31,6 +31,7 @@ STOP = ["<|im_end|>", "<|endoftext|>", "\n\n"]
 _NOT_FOUND = re.compile(r"^\W*not\s+found\b", re.IGNORECASE)
 _YES_NO = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
 _LABEL = re.compile(r"^\s*(answer|a)\s*:\s*", re.IGNORECASE)
+_MARK = "\x00"  # where a field goes, to cut the prompt before it
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,13 @@ def context_text(evidence: list[Evidence]) -> str:
     return "\n\n".join(parts)
 
 
+def prompt_prefix(prompt: PromptTemplate, upto: str, **given: str) -> str:
+    """The prompt up to the field ``upto``: what every request that fills the fields
+    before it with ``given`` shares, and so what can be read ahead."""
+    values = dict.fromkeys(prompt.input_variables, "") | given | {upto: _MARK}
+    return prompt.format(**values).split(_MARK)[0].rstrip(" ")
+
+
 def load_prompt(prompt_file: Path) -> PromptTemplate:
     """A prompt template from its file; an unreadable one is ModelError."""
     try:
@@ -130,6 +138,13 @@ class Generator:
     def __init__(self, llm: BaseLLM, prompt_file: Path) -> None:
         self.prompt = load_prompt(prompt_file)
         self.llm = llm
+
+    def prefix(self, evidence: list[Evidence] | None) -> str:
+        """The prompt up to the question: with the evidence every question shares (a
+        corpus read whole), else up to the evidence."""
+        if evidence is None:
+            return prompt_prefix(self.prompt, "context")
+        return prompt_prefix(self.prompt, "question", context=context_text(evidence))
 
     def render(self, question: str, evidence: list[Evidence]) -> str:
         return self.prompt.format(

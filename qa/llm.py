@@ -3,22 +3,35 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import queue
 import socket
 import threading
+import urllib.request
 from collections.abc import Iterator
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from qa.completion import TOP_ALTERNATIVES, Alternatives, Completion, CompletionLLM
 from qa.errors import ModelError
-from qa.model_files import model_path
+from qa.model_files import cache_dir, model_path
 
 CONTEXT_TOKENS = 2048  # a corpus read whole (under 6 kB: about 1,500 tokens) and the answer fit
 # Four slots, each with its own cached prompt: answers in the first, follow-up rewrites
 # in the second (``qa.followup``), yes/no verdicts in the third (``qa.yes_no``), support
 # checks in the fourth (``qa.support``), so none evicts another's prefix.
 ANSWER_SLOT, REWRITE_SLOT, JUDGE_SLOT, CHECK_SLOT = 0, 1, 2, 3
+SNAPSHOTS = 8  # prompt snapshots kept on disk, the latest used (about 28 kB a token each)
+# Only our own server on 127.0.0.1 is asked, never through a proxy the environment names.
+_LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def snapshot_dir() -> Path:
+    """Where a slot's reading of a long shared prompt is kept between processes."""
+    return cache_dir() / "prompts"
 
 
 def _params(path: str, threads: int) -> Any:
@@ -43,6 +56,9 @@ def _params(path: str, threads: int) -> Any:
     params.load_mode = xllamacpp.llama_load_mode.LLAMA_LOAD_MODE_NONE
     params.cpuparams.n_threads = threads
     params.cpuparams_batch.n_threads = threads
+    # A slot's cache can be saved to and put back from this folder (``LlamaCppLLM.recall``).
+    params.endpoint_slots = True
+    params.slot_save_path = str(snapshot_dir()) + os.sep  # llama.cpp appends the name as is
     return params
 
 
@@ -113,6 +129,50 @@ class LlamaCppLLM(CompletionLLM):
     def _backend(self) -> Any:
         with _loading:  # a read ahead and a question may ask for it at once
             return _server(self.model or str(model_path()), self.threads)
+
+    def recall(self, prompt: str) -> bool:
+        """Put back this slot's reading of the prompt, saved by ``remember`` in this or an
+        earlier process (milliseconds, where reading it takes seconds); whether it was."""
+        path = self._snapshot(prompt)
+        if not path.is_file():
+            return False
+        if not self._slot_action("restore", path.name):
+            path.unlink(missing_ok=True)  # cut short or from another build: read it again
+            return False
+        path.touch()  # the latest used are the ones kept
+        return True
+
+    def remember(self, prompt: str) -> None:
+        """Save the slot's reading of the prompt it has just read, for ``recall``; only the
+        latest SNAPSHOTS are kept."""
+        folder = snapshot_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        if not self._slot_action("save", self._snapshot(prompt).name):
+            return
+        kept = sorted(folder.glob("*.bin"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in kept[SNAPSHOTS:]:
+            old.unlink(missing_ok=True)
+
+    def _snapshot(self, prompt: str) -> Path:
+        """The file for this prompt read by this model file in this slot's context."""
+        model = Path(self.model or model_path())
+        stat = model.stat()
+        key = f"{model.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\0{CONTEXT_TOKENS}\0{prompt}"
+        return snapshot_dir() / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".bin")
+
+    def _slot_action(self, action: str, name: str) -> bool:
+        """Save or restore this slot through the in-process server's own endpoint."""
+        url = f"{str(self._backend().listening_address).rstrip('/')}/slots/{self.slot}"
+        request = urllib.request.Request(
+            f"{url}?action={action}",
+            data=json.dumps({"filename": name}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with _LOCAL.open(request, timeout=60) as reply:
+                return "error" not in json.loads(reply.read())
+        except (OSError, ValueError):  # urllib.error.URLError is an OSError
+            return False
 
     def _complete(self, prompt: str, stop: list[str] | None) -> Completion:
         result = self._backend().handle_completions(self._request(prompt, stop, False))

@@ -3,6 +3,7 @@ LangChain runnable chain."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -127,12 +128,46 @@ class Pipeline:
         )
         check_llm = slot_llm(self.llm, CHECK_TOKENS, CHECK_SLOT)
         self.checks_support = settings.check_support and settings.reader != "extractive"
-        self.check = SupportCheck(
-            check_llm, settings.prompts / "check.txt", self.checks_support and has_slots(check_llm)
-        )
+        self.check = SupportCheck(check_llm, settings.prompts / "check.txt")
         self.span_reader = span_reader or ExtractiveReader()
         self._retriever: Retriever | None = None
         self._baseline: Baseline | None = None
+        self._prepared = ""  # the answer prompt last read ahead
+        self._recalled = ""  # the answer prompt last read ahead or put back
+
+    def prepare(self, read_ahead: bool = True, followups: bool = False) -> threading.Thread | None:
+        """While the user types the first question, read ahead what it will need, in
+        the order it is needed: the answer prompt up to the question (with the corpus
+        when it is read whole); with ``followups`` (a chat), the rewrite's worked
+        examples, which every follow-up needs; the yes/no judge's and the support
+        check's, which some questions need. Each is put back from disk when read
+        before (``qa.ahead``); without ``read_ahead`` (as a question is answered:
+        nothing is read beside it) only that is done. The thread that reads them, if
+        any is read."""
+        if not has_slots(self.llm):
+            return None
+        whole = self.retriever.whole_corpus is not None
+        context = reading.llm_context(self.retriever.passages(""), True, None) if whole else None
+        prefix = self.generator.prefix(context)
+        if prefix in (self._prepared, "" if read_ahead else self._recalled):
+            return None
+        if read_ahead:
+            self._prepared = prefix
+        self._recalled = prefix
+        shared = [(self.llm, prefix)]
+        if followups and self.rewriter.reader_ahead is not None:
+            shared.append((self.rewriter.reader_ahead, self.rewriter.prefix([])))
+        shared.append((self.judge.llm, self.judge.prefix()))
+        if self.checks_support:
+            shared.append((self.check.llm, self.check.prefix()))
+        thread = None
+        for model, prompt in shared:
+            model = model.model_copy(update={"max_tokens": 1})
+            if read_ahead:
+                thread = AHEAD.read(model, prompt, shared=True) or thread
+            elif isinstance(model, LlamaCppLLM):
+                model.recall(prompt)
+        return thread
 
     def index(
         self, progress: Progress | None = None, warn: Warn | None = None, rebuild: bool = False
@@ -247,6 +282,7 @@ class Pipeline:
                 self.rebuild(damage, warn)
                 casing = self.retriever.casing
             question = typed.normalise(question, casing)
+            self.prepare(read_ahead=False)  # what an earlier process read, put back
             index_s = time.perf_counter() - started
             followup = self.rewriter.followup(question, history)
             rewrite_s = time.perf_counter() - started - index_s

@@ -233,11 +233,13 @@ def serve(path: Path, settings: Settings) -> None:
         lock.acquire(timeout=0)  # held until this process ends
     except Timeout:
         return  # another one serves these settings, or is loading them
+    from qa.ahead import AHEAD
     from qa.pipeline import Pipeline
 
     # The manifest is noted before anything is read, so that an index run by another
     # process during the warm-up retires this one at its first question.
     resident = Resident(Pipeline(settings))
+    resident.runner.prepare()  # put back from disk, or read and kept for the next process
     resident.runner.ask(WARM_UP)  # loads the index, the reader, the LLM; a first prompt
     path.unlink(missing_ok=True)  # left by one that was killed
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
@@ -249,6 +251,7 @@ def serve(path: Path, settings: Settings) -> None:
                 pass
         finally:
             path.unlink(missing_ok=True)
+            AHEAD.cancel()
 
 
 def _serve_one(server: socket.socket, resident: Resident) -> bool:

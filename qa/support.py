@@ -17,18 +17,15 @@ model fitted without it is not sure (``abstention.Logistic.sure``).
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from langchain_core.language_models.llms import BaseLLM
 
-from qa.ahead import AHEAD
-from qa.generator import load_prompt
+from qa.generator import load_prompt, prompt_prefix
 from qa.models import Evidence
 from qa.yes_no import first_alternatives, first_token_probability
 
 CHECK_TOKENS = 1
-_MARK = "\x00"  # where the title goes, to cut the prompt before it
 
 
 def title(source: str) -> str:
@@ -39,26 +36,14 @@ def title(source: str) -> str:
 class SupportCheck:
     """Asks the LLM whether one sentence shows that a phrase answers a question."""
 
-    def __init__(self, llm: BaseLLM, prompt_file: Path, read_ahead: bool = False) -> None:
+    def __init__(self, llm: BaseLLM, prompt_file: Path) -> None:
         self.prompt = load_prompt(prompt_file)
         self.llm = llm
-        self.read = not read_ahead  # whether the worked examples were read (or need not be)
 
     def prefix(self) -> str:
         """The prompt up to the title: the instructions and worked examples every check
         shares."""
-        marked = self.prompt.format(title=_MARK, sentence="", question="", answer="")
-        return marked.split(_MARK)[0].rstrip(" ")
-
-    def prepare(self) -> threading.Thread | None:
-        """Read the shared prompt ahead, once, in the background (in a chat, while the
-        user types), so that the first check pays only for its own words: the first
-        answers are often sure enough not to need one, and that check would read the
-        worked examples (about 400 tokens, 5-10 s here) when it came."""
-        if self.read:
-            return None
-        self.read = True
-        return AHEAD.read(self.llm, self.prefix(), in_pieces=True)
+        return prompt_prefix(self.prompt, "title")
 
     def __call__(self, question: str, sentence: Evidence, answer: str) -> float | None:
         """The probability of "Yes"; None when the backend gives no alternatives."""

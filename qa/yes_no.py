@@ -16,7 +16,7 @@ from pathlib import Path
 
 from langchain_core.language_models.llms import BaseLLM
 
-from qa.generator import load_prompt
+from qa.generator import load_prompt, prompt_prefix
 from qa.models import Evidence
 from qa.terms import content_terms, coverage
 
@@ -77,6 +77,10 @@ class Judge:
     def __init__(self, llm: BaseLLM, prompt_file: Path) -> None:
         self.prompt = load_prompt(prompt_file)
         self.llm = llm
+
+    def prefix(self) -> str:
+        """The instructions and worked examples every verdict shares."""
+        return prompt_prefix(self.prompt, "sentence")
 
     def judge(self, question: str, sentence: Evidence) -> Judged:
         prompt = self.prompt.format(

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 import qa
+from qa.ahead import AHEAD
 from qa.followup import (
     MAX_TURNS,
+    Conversation,
     Followup,
     Rewriter,
     conversation_text,
@@ -20,6 +22,8 @@ from qa.followup import (
     recent,
 )
 from qa.models import Turn
+from qa.pipeline import Pipeline
+from qa.settings import Settings
 from tests.fakes import ScriptedLLM
 
 PROMPT = Path(__file__).resolve().parents[1] / "prompts" / "rewrite.txt"
@@ -161,22 +165,19 @@ def test_a_conversation_about_the_seed_article() -> None:
     assert chat.ask("How long does it run?").abstained
 
 
-def test_the_next_rewrites_shared_prompt_is_read_ahead() -> None:
-    """As a conversation starts, the instructions and worked examples every rewrite
-    shares are read in the background, a piece at a time, once; after a turn, the prompt
-    up to the question, at once. The next rewrite's prompt starts with exactly that
-    text (so its cache is reused)."""
+def test_after_a_turn_the_next_rewrites_prompt_is_read_ahead() -> None:
+    """After a turn, the prompt up to the question is read in the background; the next
+    rewrite's prompt starts with exactly that text (so its cache is reused), and that
+    text starts with what every rewrite shares (read as the chat starts)."""
     ahead = ScriptedLLM(reply="")
     rewrite = Rewriter(ScriptedLLM(reply="Who awarded OpenAI's contract?"), PROMPT, ahead)
-    for history in ([], [], [CONTRACT]):
-        thread = rewrite.prepare(history)
-        if thread is not None:
-            thread.join()
-    *pieces, shared, read = ahead.prompts
-    assert pieces, "the worked examples are read a piece at a time"
-    assert all(shared.startswith(piece) for piece in pieces)
-    assert shared.endswith("<|im_start|>user\nConversation:\n")
-    assert read.startswith(shared)
+    assert rewrite.prepare([]) is None
+    thread = rewrite.prepare([CONTRACT])
+    assert thread is not None
+    thread.join()
+    [read] = ahead.prompts
+    assert read.startswith(rewrite.prefix([]))
+    assert rewrite.prefix([]).endswith("<|im_start|>user\nConversation:\n")
     assert read.endswith("Assistant: $200 million\n\nLast question:")
     assert rewrite.render("Who awarded it?", [CONTRACT]).startswith(read)
     assert Rewriter(None, PROMPT).prepare([CONTRACT]) is None
@@ -189,3 +190,34 @@ def test_a_script_may_exit_right_after_a_turn() -> None:
     script = "import qa; print(qa.conversation().ask('Who awarded the contract?').abstained)"
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-500:]
+
+
+class SlotLLM(ScriptedLLM):
+    """A scripted model that, like the in-process one, keeps each task's prompt."""
+
+    slot: int = 0
+    max_tokens: int = 48
+
+
+def test_a_chat_reads_ahead_what_the_first_answer_then_the_first_follow_up_need(
+    workdir: Path,
+) -> None:
+    """In the order they are needed: the answer prompt with the whole corpus, the
+    rewrite's worked examples, the yes/no judge's, the support check's; the first
+    question's prompt then starts with exactly what was read."""
+    llm = SlotLLM(reply="$200 million")
+    runner = Pipeline(Settings(docs=[workdir / "seeds"], store=workdir / "index"), llm=llm)
+    runner.refresh()
+    chat = Conversation(runner)
+    thread = runner.prepare(followups=True)
+    assert thread is None  # nothing new to read: the conversation asked for it already
+    while (reading := AHEAD._thread) is not None:
+        reading.join()
+    kept = [p for p in llm.prompts if p.endswith(("Question:", "Conversation:\n", "Sentence:"))]
+    answer, rewrite, judge = kept[:3]
+    assert "$200 million contract with the U.S. Department of Defense" in answer
+    assert "Last question:" in rewrite
+    assert llm.prompts[-1].endswith("<|im_start|>user\nDocument:")  # the support check's
+    assert llm.prompts.index(answer) < llm.prompts.index(rewrite) < llm.prompts.index(judge)
+    chat.ask("How much is OpenAI's new Pentagon contract worth?")
+    assert llm.prompts[-1].startswith(answer)

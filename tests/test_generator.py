@@ -173,3 +173,16 @@ def test_not_found_probability_sums_the_first_tokens_that_begin_it(
 
 def test_a_backend_without_alternatives_leaves_it_unmeasured() -> None:
     assert not_found_probability([]) is None
+
+
+def test_the_prefix_read_ahead_begins_every_answer_prompt() -> None:
+    """What is read while the user types must be exactly the start of the prompt the
+    question then sends, or the model's cache of it is no use."""
+    generator = Generator(ScriptedLLM(), PROMPT)
+    corpus = EVIDENCE
+    for question in ("Who built it?", "who built it", "Q"):
+        assert generator.render(question, corpus).startswith(generator.prefix(corpus))
+        # a corpus too large to read whole: only what comes before the evidence is shared
+        assert generator.render(question, corpus).startswith(generator.prefix(None))
+    assert generator.prefix(corpus).endswith(CONTEXT + "\n\nQuestion:")
+    assert generator.prefix(None).endswith("<|im_start|>user\nText:\n")

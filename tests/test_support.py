@@ -56,22 +56,15 @@ def test_the_document_title_is_its_file_name() -> None:
     ]
 
 
-def test_the_shared_prompt_is_read_ahead_once() -> None:
-    """The worked examples are read in the background once, and every check's prompt
-    starts with exactly that text (so the model's cache of it is reused)."""
+def test_every_check_starts_with_the_shared_prompt_read_ahead() -> None:
+    """The worked examples are read ahead (``Pipeline.prepare``); every check's prompt
+    starts with exactly that text, so the model's cache of it is reused."""
     llm = yes_llm()
-    check = SupportCheck(llm, CHECK_PROMPT, read_ahead=True)
-    thread = check.prepare()
-    assert thread is not None
-    thread.join()
-    assert check.prepare() is None
+    check = SupportCheck(llm, CHECK_PROMPT)
     check("Who built it?", sentence("It was built by Ana."), "Ana")
-    *pieces, read, asked = llm.prompts
-    assert pieces, "a prompt this long is read a piece at a time"
-    assert all(read.startswith(piece) for piece in pieces)
-    assert read.endswith("<|im_start|>user\nDocument:")
-    assert asked.startswith(read)
-    assert SupportCheck(llm, CHECK_PROMPT).prepare() is None  # a server: nothing to keep it
+    [asked] = llm.prompts
+    assert check.prefix().endswith("<|im_start|>user\nDocument:")
+    assert asked.startswith(check.prefix())
 
 
 def test_a_backend_without_alternatives_gives_no_probability() -> None:

@@ -66,6 +66,7 @@ def test_the_judge_reads_one_sentence_and_the_question(doc: Path) -> None:  # no
     [prompt] = llm.prompts
     user = f"Sentence: {WEAPONS}\n\nQuestion: Is OpenAI allowed to build weapons?<|im_end|>"
     assert prompt.endswith(f"{user}\n<|im_start|>assistant\n")
+    assert prompt.startswith(Judge(llm, JUDGE_PROMPT).prefix())  # what is read ahead
 
 
 def test_a_backend_without_alternatives_gives_no_verdict(doc: Path) -> None:  # noqa: F811
