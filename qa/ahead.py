@@ -100,7 +100,10 @@ class ReadAhead:
                     return
                 model, piece, save = self._waiting.popleft()
             with contextlib.suppress(QAError):  # the request itself will say what is wrong
-                model.invoke(piece)
+                # A question asked meanwhile may have read it already: read again, it
+                # would cut the cache back to it and read the rest a second time.
+                if not (isinstance(model, LlamaCppLLM) and model.holds(piece)):
+                    model.invoke(piece)
                 if save is not None and isinstance(model, LlamaCppLLM):
                     model.remember(save)
 

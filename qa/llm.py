@@ -72,6 +72,7 @@ def _start(params: Any) -> Any:
 
 
 _loading = threading.Lock()
+_held: dict[int, str] = {}  # each slot's last prompt, which its cache begins with
 
 
 @cache
@@ -124,6 +125,7 @@ class LlamaCppLLM(CompletionLLM):
             "n_probs": TOP_ALTERNATIVES,
             "id_slot": self.slot,
         }
+        _held[self.slot] = prompt
         return request
 
     def _backend(self) -> Any:
@@ -140,7 +142,13 @@ class LlamaCppLLM(CompletionLLM):
             path.unlink(missing_ok=True)  # cut short or from another build: read it again
             return False
         path.touch()  # the latest used are the ones kept
+        _held[self.slot] = prompt
         return True
+
+    def holds(self, prompt: str) -> bool:
+        """Whether the slot's cache already begins with the prompt (its last request
+        or reading put back did), so reading it would only cut the cache back to it."""
+        return _held.get(self.slot, "").startswith(prompt)
 
     def remember(self, prompt: str) -> None:
         """Save the slot's reading of the prompt it has just read, for ``recall``; only the

@@ -81,3 +81,14 @@ def test_stream_reports_a_server_error(monkeypatch: pytest.MonkeyPatch) -> None:
     llm = llm_over(monkeypatch, [{"error": {"message": "context overflow"}}])
     with pytest.raises(ModelError, match="generation failed: context overflow"):
         list(llm.stream("prompt"))
+
+
+def test_a_slot_holds_the_beginnings_of_its_last_prompt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A piece read ahead that a question has read already is not read again (it would
+    cut the slot's cache back to it)."""
+    llm = llm_over(monkeypatch, [piece("x")])
+    llm.model_copy(update={"slot": 3}).invoke("instructions, examples, question")
+    held = llm.model_copy(update={"slot": 3})
+    assert held.holds("instructions, examples")
+    assert not held.holds("instructions, other examples")
+    assert not llm.model_copy(update={"slot": 2}).holds("instructions")

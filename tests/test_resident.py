@@ -3,7 +3,10 @@ fresh documents on every answer, retired when another process re-indexes."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -160,3 +163,34 @@ def test_no_resident_flag_starts_none(run_dir: Path) -> None:
 def test_stop_with_none_running(run_dir: Path) -> None:
     result = runner.invoke(app, ["stop"])
     assert result.exit_code == 0 and result.stdout == "Stopped 0 resident processes.\n"
+
+
+def test_a_caller_waits_for_a_process_still_loading_and_not_for_a_dead_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Answering in-process beside a process that is loading would load everything a
+    second time on the same cores; a process that died while loading is not waited for."""
+    monkeypatch.setattr(resident, "START_WAIT_S", 0.5)
+    path = tmp_path / "key.sock"
+    notes: list[str] = []
+    resident.wait_for_start(path, notes.append)  # none was started
+    assert notes == []
+    path.with_suffix(".starting").write_text(str(os.getpid()))  # alive, not listening
+    started = time.monotonic()
+    resident.wait_for_start(path, notes.append)
+    assert time.monotonic() - started >= 0.5
+    assert notes == ["waiting for the background process to finish loading"]
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    path.with_suffix(".starting").write_text(dead.strip())
+    started = time.monotonic()
+    resident.wait_for_start(path, notes.append)
+    assert time.monotonic() - started < 0.5
+    path.touch()  # it listens
+    path.with_suffix(".starting").write_text(str(os.getpid()))
+    resident.wait_for_start(path, notes.append)
+    assert len(notes) == 1
