@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 from qa import api
+from qa.dialogue import Conversation
 from qa.evaluate import EvalQuestion, score
-from qa.followup import Conversation
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_TITLE = "openai-dod-microsoft"

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from qa import api
-from qa.followup import Conversation
+from qa.dialogue import Conversation
 from qa.llm import snapshot_dir
 
 ROOT = Path(__file__).resolve().parents[1]

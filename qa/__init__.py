@@ -31,7 +31,7 @@ if TYPE_CHECKING:
         index,
         info,
     )
-    from qa.followup import Conversation
+    from qa.dialogue import Conversation
 
 _API = (
     "as_chain",
@@ -76,5 +76,5 @@ def __getattr__(name: str) -> Any:
     if name in _API:
         return getattr(import_module("qa.api"), name)
     if name == "Conversation":
-        return import_module("qa.followup").Conversation
+        return import_module("qa.dialogue").Conversation
     raise AttributeError(f"module 'qa' has no attribute {name!r}")

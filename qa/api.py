@@ -15,8 +15,8 @@ from langchain_core.runnables import Runnable
 
 from qa import interop
 from qa.cpu import describe as describe_cpu
+from qa.dialogue import Conversation
 from qa.evaluate import EvalReport, EvalResult, evaluate, load_questions
-from qa.followup import Conversation
 from qa.model_files import MODEL_NAME
 from qa.models import Answer, IndexReport, StoreInfo, Turn
 from qa.pipeline import Pipeline, TokenSink, store_for

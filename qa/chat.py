@@ -13,6 +13,7 @@ import typer
 
 from qa import documents
 from qa.ahead import AHEAD
+from qa.dialogue import Conversation
 from qa.display import (
     answer_markdown,
     out,
@@ -23,7 +24,6 @@ from qa.display import (
     warn,
 )
 from qa.errors import QAError
-from qa.followup import Conversation
 from qa.options import say_error
 
 if TYPE_CHECKING:

@@ -118,7 +118,7 @@ def _optimise_and_quantise(plain: Path, target: Path, weights: Weights) -> None:
     int8 with one scale per output channel (one per tensor costs recall). The query,
     key and value projections of the first and last layers stay fp32: of the variants
     measured, this kept retrieval recall within half a point of fp32 at k = 1, 3 and 6
-    for 8% of the int8 speed-up (bench/README.md)."""
+    for 8% of the int8 speed-up (bench/quantisation.py)."""
     import logging
 
     import onnx

@@ -19,19 +19,14 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from langchain_core.language_models.llms import BaseLLM
 
 from qa.ahead import AHEAD
 from qa.generator import load_prompt, prompt_prefix
 from qa.guard import addresses_model
-from qa.models import Answer, Turn
+from qa.models import Turn
 from qa.terms import STOPWORDS, WH, WORD, content_terms, fold, words
-
-if TYPE_CHECKING:
-    from qa.pipeline import Pipeline, TokenSink
-    from qa.store import Warn
 
 MAX_TURNS = 3  # turns the rewrite reads; older ones rarely matter and cost prompt time
 MAX_ANSWER_WORDS = 24
@@ -180,27 +175,3 @@ class Rewriter:
         if faithful(rewrite, question, turns):
             return Followup(rewrite, rewrite, rewritten=True, shown=shown(turns))
         return unresolved(question, turns)
-
-
-class Conversation:
-    """A conversation with qa: each question is answered in the context of the turns
-    before it (the last MAX_TURNS), until ``clear``."""
-
-    def __init__(self, pipeline: Pipeline, turns: Sequence[Turn] = ()) -> None:
-        self.pipeline = pipeline
-        self.turns: list[Turn] = list(turns)
-        pipeline.prepare(followups=True)
-        pipeline.rewriter.prepare(self.turns)
-
-    def ask(
-        self, question: str, on_token: TokenSink | None = None, warn: Warn | None = None
-    ) -> Answer:
-        answer = self.pipeline.ask(question, on_token, warn, history=self.turns)
-        self.turns = [*self.turns[-MAX_TURNS + 1 :], Turn.after(answer)]
-        self.pipeline.rewriter.prepare(self.turns)
-        self.pipeline.prepare(followups=True)  # again only when the documents changed
-        return answer
-
-    def clear(self) -> None:
-        """Start afresh: later questions stand alone again."""
-        self.turns = []

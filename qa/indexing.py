@@ -33,8 +33,15 @@ KINDS = "/".join(s.lstrip(".") for s in documents.SUFFIXES)  # txt/md/pdf/html/h
 EMBED_BATCH = 128
 
 
-def update(store: Store, progress: Progress | None, warn: Warn, rebuild: bool) -> IndexReport:
-    """Index what changed, holding the store's lock (waiting for another run to finish)."""
+def update(
+    store: Store,
+    progress: Progress | None = None,
+    warn: Warn | None = None,
+    rebuild: bool = False,
+) -> IndexReport:
+    """Bring the store in step with the corpus files: index what changed, holding the
+    store's lock (waiting for another run to finish)."""
+    warn = warn or (lambda _: None)
     lock = store.lock()
     try:
         lock.acquire(timeout=0)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from langchain_core.language_models.llms import BaseLLM
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from qa import abstention, reading, typed
+from qa import abstention, indexing, reading, typed
 from qa.ahead import AHEAD
 from qa.completion import CompletionLLM
 from qa.embeddings import Embedder, MiniLMEmbeddings
@@ -172,7 +172,7 @@ class Pipeline:
     def index(
         self, progress: Progress | None = None, warn: Warn | None = None, rebuild: bool = False
     ) -> IndexReport:
-        report = self.store.update(progress, warn, rebuild)
+        report = indexing.update(self.store, progress, warn, rebuild)
         if report.changed or rebuild:
             self._retriever = None
             self._baseline = None

@@ -45,7 +45,7 @@ from qa.embeddings import SHIPPED, Embedder
 from qa.errors import EmbedderMismatch, StoreDamaged
 from qa.lexical import LexicalIndex
 from qa.manifest import FileEntry, Manifest, plan
-from qa.models import Chunk, IndexProgress, IndexReport, StoreInfo
+from qa.models import Chunk, IndexProgress, StoreInfo
 from qa.vectors import Vectors, chunk_id, damaged
 
 Progress = Callable[[IndexProgress], None]
@@ -243,14 +243,6 @@ class Store:
     def lock(self, timeout: float = 600.0) -> FileLock:
         self.root.mkdir(parents=True, exist_ok=True)
         return FileLock(str(self.root / ".lock"), timeout=timeout)
-
-    def update(
-        self, progress: Progress | None = None, warn: Warn | None = None, rebuild: bool = False
-    ) -> IndexReport:
-        """Bring the store in step with the corpus files (``qa.indexing``)."""
-        from qa.indexing import update
-
-        return update(self, progress, warn or (lambda _: None), rebuild)
 
     def save_chunks(self, fresh: list[ChunkRow], kept: dict[str, FileEntry]) -> None:
         """Write the chunk list (the new chunks, and the old ones of files kept as they

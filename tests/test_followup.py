@@ -12,9 +12,9 @@ import pytest
 
 import qa
 from qa.ahead import AHEAD
+from qa.dialogue import Conversation
 from qa.followup import (
     MAX_TURNS,
-    Conversation,
     Followup,
     Rewriter,
     conversation_text,

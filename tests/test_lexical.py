@@ -11,6 +11,7 @@ import pytest
 
 from qa import retriever as retriever_module
 from qa.embeddings import MiniLMEmbeddings
+from qa.indexing import update
 from qa.lexical import LexicalIndex
 from qa.models import Chunk
 from qa.retriever import Retriever
@@ -28,7 +29,7 @@ def store(workdir: Path) -> Store:
     (docs / "zoo.txt").write_text(ZOO, encoding="utf-8")
     (docs / "trains.txt").write_text(TRAINS, encoding="utf-8")
     store = make_store(workdir, docs, chunk_chars=60)
-    store.update()
+    update(store)
     return store
 
 
@@ -108,7 +109,7 @@ def test_index_of_an_older_chunk_list_is_never_read(store: Store) -> None:
 
 def test_unchanged_reindex_rewrites_nothing(store: Store) -> None:
     before = store.chunks_path.stat().st_mtime_ns, lexical_folders(store)
-    report = store.update()
+    report = update(store)
     assert report.unchanged == 2
     assert (store.chunks_path.stat().st_mtime_ns, lexical_folders(store)) == before
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from qa import retriever as retriever_module
+from qa.indexing import update
 from qa.models import Passage
 from qa.retriever import Retriever
 from qa.terms import content_terms
@@ -26,7 +27,7 @@ def retriever(workdir: Path) -> Retriever:
     (docs / "zoo.txt").write_text(ZOO, encoding="utf-8")
     (docs / "trains.txt").write_text(TRAINS, encoding="utf-8")
     store = make_store(workdir, docs, chunk_chars=100)
-    store.update()
+    update(store)
     return Retriever(store, top_k=2)
 
 

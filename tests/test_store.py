@@ -12,6 +12,7 @@ import pytest
 
 from qa.documents import read_text
 from qa.errors import DocsError, EmbedderMismatch, StoreDamaged
+from qa.indexing import update
 from qa.models import Chunk, IndexProgress
 from qa.store import Store
 from tests.stores import make_store
@@ -28,25 +29,25 @@ def test_index_is_incremental(workdir: Path) -> None:
     write(docs / "sub" / "b.md", "# Beta\n\nBeta is the second letter.")
     store = make_store(workdir, docs)
 
-    first = store.update()
+    first = update(store)
     assert (first.added, first.updated, first.removed, first.unchanged) == (2, 0, 0, 0)
     assert not store.is_stale()
 
     written = store.manifest_stamp()
-    again = store.update()
+    again = update(store)
     assert (again.added, again.updated, again.removed, again.unchanged) == (0, 0, 0, 2)
     assert store.manifest_stamp() == written  # a run that changed nothing writes nothing
     os.utime(docs / "a.txt", ns=(1, 1))
-    touched = store.update()
+    touched = update(store)
     assert touched.unchanged == 2 and store.manifest_stamp() != written  # the new time is kept
 
     write(docs / "a.txt", "Alpha changed. Gamma is the third letter.")
     assert store.is_stale()
-    changed = store.update()
+    changed = update(store)
     assert (changed.added, changed.updated, changed.unchanged) == (0, 1, 1)
 
     (docs / "sub" / "b.md").unlink()
-    removed = store.update()
+    removed = update(store)
     assert (removed.removed, removed.unchanged) == (1, 1)
     chunks = store.chunks()
     assert {Path(c.source).name for c in chunks} == {"a.txt"}
@@ -57,7 +58,7 @@ def test_chunks_quote_their_files_exactly(workdir: Path) -> None:
     docs = workdir / "docs"
     write(docs / "crlf.txt", "Line one.\r\nLine two is here.\r\n\r\nA new paragraph starts.")
     store = make_store(workdir, docs)
-    store.update()
+    update(store)
     for chunk in store.chunks():
         assert read_text(Path(chunk.source))[chunk.start : chunk.end] == chunk.text
 
@@ -66,9 +67,9 @@ def test_touched_but_unchanged_file_is_not_reembedded(workdir: Path) -> None:
     docs = workdir / "docs"
     write(docs / "a.txt", "Alpha is the first letter.")
     store = make_store(workdir, docs)
-    store.update()
+    update(store)
     os.utime(docs / "a.txt", ns=(1, 1))
-    report = store.update()
+    report = update(store)
     assert (report.updated, report.unchanged) == (0, 1)
 
 
@@ -78,12 +79,12 @@ def test_a_touched_file_is_hashed_not_extracted_and_its_time_saved(
     docs = workdir / "docs"
     write(docs / "a.txt", "Alpha is the first letter.")
     store = make_store(workdir, docs)
-    store.update()
+    update(store)
     os.utime(docs / "a.txt", ns=(10**18, 10**18))
     extracted: list[Path] = []
     monkeypatch.setattr("qa.formats.extract", lambda *a: extracted.append(a[0]) or "")
     assert store.is_stale()  # only touched, but its new time is to be saved
-    report = store.update()
+    report = update(store)
     assert (report.changed, report.unchanged) == (False, 1)
     assert (
         json.loads(store.manifest_path.read_text())["files"][str((docs / "a.txt").resolve())][
@@ -101,7 +102,7 @@ def test_unreadable_files_are_skipped_with_a_warning(workdir: Path) -> None:
     (docs / "binary.txt").write_bytes(b"\x00\x01\x02")
     (docs / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
     warnings: list[str] = []
-    report = make_store(workdir, docs).update(warn=warnings.append)
+    report = update(make_store(workdir, docs), warn=warnings.append)
     assert report.added == 1
     assert sorted(w.split(":")[0] for w in warnings) == [
         "skipped docs/binary.txt",
@@ -112,19 +113,19 @@ def test_unreadable_files_are_skipped_with_a_warning(workdir: Path) -> None:
 def test_empty_docs_folder_is_an_error(workdir: Path) -> None:
     (workdir / "empty").mkdir()
     with pytest.raises(DocsError, match=r"^no txt/md/pdf/html/htm/docx files in "):
-        make_store(workdir, workdir / "empty").update()
+        update(make_store(workdir, workdir / "empty"))
 
 
 def test_damaged_manifest_is_rebuilt_by_itself_with_a_warning(workdir: Path) -> None:
     docs = workdir / "docs"
     write(docs / "a.txt", "Alpha is the first letter.")
     store = make_store(workdir, docs)
-    store.update()
+    update(store)
     store.manifest_path.write_text("{not json", encoding="utf-8")
     with pytest.raises(StoreDamaged, match=r"damaged: unreadable manifest"):
         store.is_stale()
     warnings: list[str] = []
-    report = store.update(warn=warnings.append)
+    report = update(store, warn=warnings.append)
     assert report.added == 1
     assert warnings == [
         f"store {store.root} is damaged: unreadable manifest (Expecting property name "
@@ -137,7 +138,7 @@ def test_store_of_another_qa_version_or_shipped_model_is_rebuilt(workdir: Path) 
     docs = workdir / "docs"
     write(docs / "a.txt", "Alpha is the first letter.")
     store = make_store(workdir, docs)
-    store.update()
+    update(store)
     for field, value, why in (
         ("version", 99, "built by another qa version (format 99)"),
         *(
@@ -155,7 +156,7 @@ def test_store_of_another_qa_version_or_shipped_model_is_rebuilt(workdir: Path) 
         with pytest.raises(StoreDamaged, match=re.escape(why)):
             store.is_stale()
         warnings: list[str] = []
-        assert store.update(warn=warnings.append).added == 1
+        assert update(store, warn=warnings.append).added == 1
         assert warnings == [
             f"store {store.root} is damaged: {why}; rebuilding it from the documents"
         ]
@@ -166,7 +167,7 @@ def test_vectors_of_another_embedding_model_are_never_mixed(workdir: Path) -> No
     docs = workdir / "docs"
     write(docs / "a.txt", "Alpha is the first letter.")
     store = make_store(workdir, docs)
-    store.update()
+    update(store)
     raw = json.loads(store.manifest_path.read_text())
     raw["embedding_model"] = "bge-large (server)"
     store.manifest_path.write_text(json.dumps(raw))
@@ -175,11 +176,11 @@ def test_vectors_of_another_embedding_model_are_never_mixed(workdir: Path) -> No
         "with all-MiniLM-L6-v2 int8, 7-bit weights: give the same --embed-url and --embed-model, "
         "or re-embed it with qa index --rebuild"
     )
-    for attempt in (store.is_stale, store.update):
+    for attempt in (store.is_stale, lambda: update(store)):
         with pytest.raises(EmbedderMismatch) as caught:
             attempt()
         assert str(caught.value) == said
-    assert store.update(rebuild=True).added == 1
+    assert update(store, rebuild=True).added == 1
     assert json.loads(store.manifest_path.read_text())["embedding_model"] == (
         "all-MiniLM-L6-v2 int8, 7-bit weights"
     )
@@ -190,11 +191,11 @@ def test_a_new_chunk_size_rechunks_every_file(workdir: Path) -> None:
     docs = workdir / "docs"
     write(docs / "a.txt", " ".join(f"Sentence number {i} is about letters." for i in range(40)))
     write(docs / "b.txt", "Beta is the second letter.")
-    before = make_store(workdir, docs).update().chunks
+    before = update(make_store(workdir, docs)).chunks
     store = make_store(workdir, docs, chunk_chars=200)
     said: list[str] = []
     assert store.is_stale()
-    report = store.update(warn=said.append)
+    report = update(store, warn=said.append)
     assert said == ["chunk_chars changed from 600 to 200: re-chunking and re-embedding every file"]
     assert (report.added, report.unchanged) == (2, 0)
     assert report.chunks > before
@@ -210,7 +211,7 @@ def test_a_chunk_list_replaced_while_read_leaves_no_mismatched_bm25_index(
     docs = workdir / "docs"
     write(docs / "a.txt", "Alpha is the first letter.")
     store = make_store(workdir, docs)
-    store.update()
+    update(store)
     for old in store.folder.glob("lexical-*"):
         shutil.rmtree(old)
     read = Store.chunks
@@ -234,7 +235,7 @@ def test_progress_counts_files_chunks_and_bytes(workdir: Path) -> None:
         write(docs / f"{i}.txt", f"Report {i} covers harbour traffic. " * 40)
     store = make_store(workdir, docs, chunk_chars=200)
     states: list[IndexProgress] = []
-    report = store.update(progress=states.append)
+    report = update(store, progress=states.append)
     last = states[-1]
     assert (last.files_done, last.files_total) == (3, 3)
     assert last.chunks_done == report.chunks > 3
@@ -243,5 +244,5 @@ def test_progress_counts_files_chunks_and_bytes(workdir: Path) -> None:
     done = [(s.files_done, s.chunks_done, s.bytes_done) for s in states]
     assert done == sorted(done)  # never goes back
     states.clear()
-    store.update(progress=states.append)  # nothing changed: nothing to read or embed
+    update(store, progress=states.append)  # nothing changed: nothing to read or embed
     assert states == []
