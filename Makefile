@@ -28,7 +28,7 @@ test: check
 bench: setup
 	$(BIN)/python bench/run.py --out bench/results.json
 
-# Rebuild the shipped reader from ../shared/data/squad-train (README "The reader"):
+# Rebuild the shipped reader from ../shared/data/squad-train (docs/models.md, "The reader"):
 # PRESET=cpu runs two stages, about 55 + 50 minutes on 2 cores; PRESET=full is for an accelerator.
 PRESET ?= cpu
 reader: setup

@@ -1,5 +1,5 @@
 """Tests for qa.embeddings: the int8 ONNX export gives vectors close to
-sentence-transformers' (how close costs retrieval nothing measurable: bench/README.md)."""
+sentence-transformers' (how close costs retrieval nothing measurable: bench/quantisation.py)."""
 
 from __future__ import annotations
 

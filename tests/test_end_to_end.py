@@ -97,7 +97,7 @@ def test_eval_on_the_public_seed_questions(workdir: Path) -> None:
     assert summary["questions"] == 18
     assert summary["citation_validity"] in (1.0, None)
     assert summary["ungrounded_answers"] in (0.0, None)
-    # Just under the measured figures (README, "Measured quality").
+    # Just under the measured figures (docs/quality.md, "Measured quality").
     assert summary["abstention_accuracy"] >= 5 / 6
     assert summary["answer_accuracy"] >= 11 / 12
 
