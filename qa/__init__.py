@@ -33,17 +33,6 @@ if TYPE_CHECKING:
     )
     from qa.dialogue import Conversation
 
-_API = (
-    "as_chain",
-    "as_retriever",
-    "ask",
-    "configure",
-    "conversation",
-    "evaluate_file",
-    "index",
-    "info",
-)
-
 __all__ = [
     "Answer",
     "Citation",
@@ -70,6 +59,7 @@ __all__ = [
     "index",
     "info",
 ]
+_API = frozenset(name for name in __all__ if name.islower())  # the functions of qa.api
 
 
 def __getattr__(name: str) -> Any:

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models.llms import BaseLLM
 from langchain_core.runnables import Runnable, RunnableLambda
@@ -60,13 +60,18 @@ def make_embedder(settings: Settings) -> Embedder:
         from qa.remote_embeddings import ServerEmbeddings
 
         return ServerEmbeddings(
-            base_url=settings.embed_url,
-            model=settings.embed_model,
-            api_key=settings.embed_api_key,
-            timeout=settings.llm_timeout,
-            retries=settings.llm_retries,
+            base_url=settings.embed_url, model=settings.embed_model, **_reaching(settings, "embed")
         )
     return MiniLMEmbeddings()
+
+
+def _reaching(settings: Settings, server: str) -> dict[str, Any]:
+    """How a client reaches the LLM or embeddings server: its key, timeout and retries."""
+    return {
+        "api_key": getattr(settings, f"{server}_api_key"),
+        "timeout": settings.llm_timeout,
+        "retries": settings.llm_retries,
+    }
 
 
 def make_llm(settings: Settings) -> BaseLLM:
@@ -78,10 +83,8 @@ def make_llm(settings: Settings) -> BaseLLM:
             base_url=settings.llm_url,
             model=settings.llm_model,
             api=settings.llm_api,
-            api_key=settings.llm_api_key,
-            timeout=settings.llm_timeout,
-            retries=settings.llm_retries,
             max_tokens=settings.max_answer_tokens,
+            **_reaching(settings, "llm"),
         )
     return LlamaCppLLM(threads=settings.threads, max_tokens=settings.max_answer_tokens)
 
