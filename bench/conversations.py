@@ -20,7 +20,7 @@ from pathlib import Path
 
 from qa import api
 from qa.dialogue import Conversation
-from qa.evaluate import EvalQuestion, score
+from qa.evaluation.evaluate import EvalQuestion, score
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_TITLE = "openai-dod-microsoft"

@@ -16,7 +16,7 @@ A combined run also serves the extractive mode: its features leave out the LLM's
 With --before-check, a second model is fitted without the support check's signal, and
 the band outside which it decides alone: the one that skips the check for the most fit
 candidates while changing at most 1 decision in 200 of those the full model makes
-(``qa.abstention.SureBand``). The fit reports must hold the check for every candidate.
+(``qa.answer.abstention.SureBand``). The fit reports must hold the check for every candidate.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from qa.abstention import AbstentionModels, Logistic, SureBand, load, save
-from qa.evaluate import EvalQuestion, EvalReport, best_f1, is_correct, load_questions
+from qa.answer.abstention import AbstentionModels, Logistic, SureBand, load, save
+from qa.answer.span_reader import MODEL_DIR
+from qa.evaluation.evaluate import EvalQuestion, EvalReport, best_f1, is_correct, load_questions
 from qa.models import Signals
-from qa.span_reader import MODEL_DIR
 
 FEATURES = {
     "llm": [

@@ -88,8 +88,8 @@ def warm_alone(store: Path, docs: Path, questions: list[str], repeat: int) -> di
 
 def retrieval(store: Path, docs: Path, questions: list[str], repeat: int) -> dict[str, Any]:
     """Warm hybrid retrieval latency, after one question has loaded everything."""
+    from qa.answer.retriever import Retriever
     from qa.pipeline import store_for
-    from qa.retriever import Retriever
     from qa.settings import Settings
 
     retriever = Retriever(store_for(Settings(store=store, docs=[docs])), top_k=6)
@@ -100,9 +100,9 @@ def retrieval(store: Path, docs: Path, questions: list[str], repeat: int) -> dic
 def recall(store: Path, docs: Path, questions: Path) -> dict[str, Any]:
     """Share of the answerable questions (a qa eval set) with a gold answer in the text
     of the first k passages the hybrid retriever gives the reader, k = 1, 3 and 6."""
-    from qa.evaluate import load_questions, normalize_answer
+    from qa.answer.retriever import Retriever
+    from qa.evaluation.evaluate import load_questions, normalize_answer
     from qa.pipeline import store_for
-    from qa.retriever import Retriever
     from qa.settings import Settings
 
     retriever = Retriever(store_for(Settings(store=store, docs=[docs])), top_k=6)

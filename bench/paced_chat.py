@@ -7,7 +7,7 @@ read ahead in those pauses decides them.
     python bench/paced_chat.py --store /tmp/paced 8 5
     python bench/paced_chat.py --store /tmp/paced-nq --docs DIR 8 5 --ask "who ..."
 
---cold first removes the model's readings kept on disk (``qa.llm.snapshot_dir``), as on
+--cold first removes the model's readings kept on disk (``qa.llm.inprocess.snapshot_dir``), as on
 the first chat after installing qa.
 """
 
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from qa import api
 from qa.dialogue import Conversation
-from qa.llm import snapshot_dir
+from qa.llm.inprocess import snapshot_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = [

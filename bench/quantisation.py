@@ -33,16 +33,16 @@ import onnx
 from inproc import recall  # bench/, run as a script
 from onnx import helper, numpy_helper
 
-from qa import embeddings
+from qa.answer.retriever import Retriever
+from qa.answer.span_reader import MODEL_DIR, ExtractiveReader
 from qa.cpu import describe as describe_cpu
 from qa.cpu import vector_features
-from qa.embeddings import MiniLMEmbeddings, Weights, export_onnx
-from qa.evaluate import is_correct, load_questions
-from qa.indexing import update
+from qa.evaluation.evaluate import is_correct, load_questions
+from qa.index import embeddings
+from qa.index.embeddings import MiniLMEmbeddings, Weights, export_onnx
+from qa.index.indexing import update
 from qa.pipeline import store_for
-from qa.retriever import Retriever
 from qa.settings import Settings
-from qa.span_reader import MODEL_DIR, ExtractiveReader
 
 VARIANTS: tuple[Weights, ...] = ("fp32", "int8", "int8-7bit")
 SEVEN_BITS = 64  # ONNX Runtime's reduce_range bound for signed weights

@@ -18,9 +18,9 @@ import os
 import time
 from pathlib import Path
 
-from qa.evaluate import EvalReport, EvalResult
+from qa.answer.retriever import Retriever
+from qa.evaluation.evaluate import EvalReport, EvalResult
 from qa.models import Evidence
-from qa.retriever import Retriever
 
 
 def cited_sentence(result: EvalResult) -> Evidence | None:

@@ -146,9 +146,12 @@ def corpus_mb(folder: Path) -> float:
 
 
 def forget_readings() -> None:
-    """Remove the model's readings of the shared prompts kept on disk (qa.llm), as on
-    the first run after installing qa (in a child: this process must stay small)."""
-    where = "import shutil; from qa.llm import snapshot_dir; shutil.rmtree(snapshot_dir(), True)"
+    """Remove the model's readings of the shared prompts kept on disk (qa.llm.inprocess), as
+    on the first run after installing qa (in a child: this process must stay small)."""
+    where = (
+        "import shutil; from qa.llm.inprocess import snapshot_dir; "
+        "shutil.rmtree(snapshot_dir(), True)"
+    )
     run([sys.executable, "-c", where])
 
 
@@ -190,7 +193,7 @@ def cold_ask(work: Path, repeat: int) -> dict[str, Any]:
 
 
 def wait_for_resident(store: Path) -> None:
-    """Until the resident process for the seeds and this store listens (qa.resident
+    """Until the resident process for the seeds and this store listens (qa.cli.resident
     is asked for its socket in a child: this process must stay small)."""
     where = (
         "from pathlib import Path; from qa import resident, Settings; "

@@ -16,12 +16,12 @@ from langchain_core.runnables import Runnable
 from qa import interop
 from qa.cpu import describe as describe_cpu
 from qa.dialogue import Conversation
-from qa.evaluate import EvalReport, EvalResult, evaluate, load_questions
-from qa.model_files import MODEL_NAME
+from qa.evaluation.evaluate import EvalReport, EvalResult, evaluate, load_questions
+from qa.index.store import Progress, Warn
+from qa.llm.model_files import MODEL_NAME
 from qa.models import Answer, IndexReport, StoreInfo, Turn
 from qa.pipeline import Pipeline, TokenSink, store_for
 from qa.settings import Settings
-from qa.store import Progress, Warn
 
 PACKAGES = (
     "qa",

@@ -1,15 +1,15 @@
 """A conversation with qa (``qa chat``, ``qa.conversation()``): the turns kept, each
-question asked as a follow-up to them (``qa.followup``), and what the next question
+question asked as a follow-up to them (``qa.answer.followup``), and what the next question
 will need read ahead while the user types (``Pipeline.prepare``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from qa.followup import MAX_TURNS
+from qa.answer.followup import MAX_TURNS
+from qa.index.store import Warn
 from qa.models import Answer, Turn
 from qa.pipeline import Pipeline, TokenSink
-from qa.store import Warn
 
 
 class Conversation:

@@ -15,7 +15,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from qa import documents
+from qa.corpus import documents
 from qa.errors import QuestionError
 from qa.models import Answer, Chunk, Turn, answer_text
 from qa.pipeline import Pipeline

@@ -12,27 +12,29 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.language_models.llms import BaseLLM
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from qa import abstention, indexing, reading, typed
-from qa.ahead import AHEAD
-from qa.completion import CompletionLLM
-from qa.embeddings import Embedder, MiniLMEmbeddings
+from qa import typed
+from qa.answer import abstention, reading
+from qa.answer.followup import REWRITE_TOKENS, Rewriter
+from qa.answer.generator import Generator
+from qa.answer.reading import Reading
+from qa.answer.retriever import Retriever
+from qa.answer.span_reader import ExtractiveReader, SpanReader
+from qa.answer.support import CHECK_TOKENS, SupportCheck
+from qa.answer.verifier import verify_reading
+from qa.answer.yes_no import JUDGE_TOKENS, Judge
 from qa.errors import StoreDamaged
-from qa.followup import REWRITE_TOKENS, Rewriter
-from qa.generator import Generator
 from qa.guard import check_question, question_part
-from qa.llm import CHECK_SLOT, JUDGE_SLOT, REWRITE_SLOT, LlamaCppLLM
+from qa.index import indexing
+from qa.index.embeddings import Embedder, MiniLMEmbeddings
+from qa.index.store import Progress, Store, Warn
+from qa.llm.ahead import AHEAD
+from qa.llm.completion import CompletionLLM
+from qa.llm.inprocess import CHECK_SLOT, JUDGE_SLOT, REWRITE_SLOT, LlamaCppLLM
 from qa.models import Answer, IndexReport, Passage, Timings, Turn
-from qa.reading import Reading
-from qa.retriever import Retriever
 from qa.settings import Settings
-from qa.span_reader import ExtractiveReader, SpanReader
-from qa.store import Progress, Store, Warn
-from qa.support import CHECK_TOKENS, SupportCheck
-from qa.verifier import verify_reading
-from qa.yes_no import JUDGE_TOKENS, Judge
 
 if TYPE_CHECKING:
-    from qa.baseline import Baseline
+    from qa.evaluation.baseline import Baseline
 
 BASELINE_TOKENS = 64
 TokenSink = Callable[[str], None]
@@ -57,7 +59,7 @@ def store_for(settings: Settings) -> Store:
 def make_embedder(settings: Settings) -> Embedder:
     """The embeddings server the settings name, else the packaged model in-process."""
     if settings.embed_url:
-        from qa.remote_embeddings import ServerEmbeddings
+        from qa.index.remote_embeddings import ServerEmbeddings
 
         return ServerEmbeddings(
             base_url=settings.embed_url, model=settings.embed_model, **_reaching(settings, "embed")
@@ -77,7 +79,7 @@ def _reaching(settings: Settings, server: str) -> dict[str, Any]:
 def make_llm(settings: Settings) -> BaseLLM:
     """The LLM server the settings name, else the packaged model in-process."""
     if settings.llm_url:
-        from qa.remote import ServerLLM
+        from qa.llm.remote import ServerLLM
 
         return ServerLLM(
             base_url=settings.llm_url,
@@ -144,7 +146,7 @@ class Pipeline:
         when it is read whole); with ``followups`` (a chat), the rewrite's worked
         examples, which every follow-up needs; the yes/no judge's and the support
         check's, which some questions need. Each is put back from disk when read
-        before (``qa.ahead``); without ``read_ahead`` (as a question is answered:
+        before (``qa.llm.ahead``); without ``read_ahead`` (as a question is answered:
         nothing is read beside it) only that is done. The thread that reads them, if
         any is read."""
         if not has_slots(self.llm):
@@ -193,7 +195,7 @@ class Pipeline:
         """The LangChain tutorial recipe over the same corpus, store and model (imported
         here: only ``qa eval --baseline`` needs it and its text splitters)."""
         if self._baseline is None:
-            from qa.baseline import Baseline
+            from qa.evaluation.baseline import Baseline
 
             llm = self.llm.model_copy(update={"max_tokens": BASELINE_TOKENS})
             self._baseline = Baseline(self.store, llm, self.settings.prompts / "baseline.txt")

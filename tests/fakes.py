@@ -9,7 +9,7 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.llms import LLM
 from pydantic import Field
 
-from qa.completion import Alternatives, Completion, CompletionLLM
+from qa.llm.completion import Alternatives, Completion, CompletionLLM
 
 
 class ScriptedLLM(LLM):
@@ -37,7 +37,7 @@ class ScriptedLLM(LLM):
 
 class TokenLLM(CompletionLLM):
     """Answers every prompt with the same tokens, each with its log-probability, the way
-    the in-process and server LLMs do (``qa.completion``)."""
+    the in-process and server LLMs do (``qa.llm.completion``)."""
 
     tokens: list[tuple[str, float]] = Field(default_factory=list)
     alternatives: list[Alternatives] = Field(default_factory=list)  # each token's top ones

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qa.embeddings import MiniLMEmbeddings
-from qa.store import Store
+from qa.index.embeddings import MiniLMEmbeddings
+from qa.index.store import Store
 
 
 def make_store(root: Path, docs: Path, chunk_chars: int = 600) -> Store:

@@ -8,9 +8,9 @@ import itertools
 
 from pydantic import Field
 
-from qa.ahead import PIECE_CHARS, ReadAhead, pieces
-from qa.completion import Completion
-from qa.llm import LlamaCppLLM
+from qa.llm.ahead import PIECE_CHARS, ReadAhead, pieces
+from qa.llm.completion import Completion
+from qa.llm.inprocess import LlamaCppLLM
 from tests.fakes import ScriptedLLM
 
 TURN = "<|im_start|>user\n" + "word " * 100 + "<|im_end|>\n"

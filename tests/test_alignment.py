@@ -1,10 +1,10 @@
-"""Table-driven tests of qa.alignment: the LLM's phrase back to exact characters."""
+"""Table-driven tests of qa.answer.alignment: the LLM's phrase back to exact characters."""
 
 from __future__ import annotations
 
 import pytest
 
-from qa.alignment import align
+from qa.answer.alignment import align
 from qa.models import Evidence
 
 SENTENCES = [

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.cli import run
+from qa.cli.main import run
 from qa.pipeline import store_for
 from qa.settings import Settings
 from tests.fakes import ScriptedLLM
@@ -79,7 +79,7 @@ def test_unreadable_docs_folder(
     def refuse(path: object) -> list[str]:
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr("qa.documents.os.listdir", refuse)
+    monkeypatch.setattr("qa.corpus.documents.os.listdir", refuse)
     code, _, err = qa(capsys, "index", "locked")
     assert (code, err) == (1, "error: cannot read docs folder locked: Permission denied\n")
 

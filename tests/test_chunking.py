@@ -1,4 +1,4 @@
-"""Tests for qa.chunking: sentence splitting and offset-exact chunks."""
+"""Tests for qa.corpus.chunking: sentence splitting and offset-exact chunks."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.chunking import LineIndex, chunk_text, sentence_spans, sentences
-from qa.documents import read_text
+from qa.answer.verifier import cite
+from qa.corpus.chunking import LineIndex, chunk_text, sentence_spans, sentences
+from qa.corpus.documents import read_text
 from qa.guard import screen
 from qa.models import Chunk, Evidence
-from qa.verifier import cite
 
 # Text built from characters that matter to the splitter: sentence ends, quotes,
 # brackets, newlines, list markers, unicode letters and unicode whitespace.

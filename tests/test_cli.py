@@ -14,10 +14,12 @@ from rich.markup import escape
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from qa import Answer, QuestionError, abstention, display
-from qa.abstention import Logistic
-from qa.cli import app
-from qa.display import progress_line
+from qa import Answer, QuestionError
+from qa.answer import abstention
+from qa.answer.abstention import Logistic
+from qa.cli import display
+from qa.cli.display import progress_line
+from qa.cli.main import app
 from qa.models import IndexProgress
 from tests.fakes import RewritingLLM, ScriptedLLM
 
@@ -261,7 +263,7 @@ def test_chat_lists_the_documents(llm: ScriptedLLM) -> None:
 def test_markdown_answer_shows_quotes_exactly() -> None:
     from rich.console import Console
 
-    from qa.display import answer_markdown
+    from qa.cli.display import answer_markdown
     from qa.models import Citation
 
     quote = "Costs fell *sharply* to $5_000 [est.] in 2024 (see #3) - a `record` > 2023."
@@ -287,7 +289,7 @@ def test_shell_completion_script(
     """Typer detects the user's shell from the parent processes (it ignores a shell
     named after the flag); a run with no shell above it, such as CI under setsid, would
     find none, so the detection is fixed here."""
-    from qa.cli import run
+    from qa.cli.main import run
 
     monkeypatch.setattr("typer.completion._get_shell_name", lambda: "bash")
     assert run(["--show-completion"]) == 0
@@ -344,7 +346,7 @@ def test_json_keeps_the_exact_text_of_a_quote_with_control_characters(
 def test_markdown_answer_shows_control_characters_visibly() -> None:
     from rich.console import Console
 
-    from qa.display import answer_markdown
+    from qa.cli.display import answer_markdown
     from qa.models import Citation
 
     answer = Answer(
@@ -392,7 +394,7 @@ def test_a_project_qa_toml_that_sends_text_to_a_server_is_named_every_run(
 
 
 def test_chat_history_is_private(workdir: Path) -> None:
-    from qa.chat import chat_history
+    from qa.cli.chat import chat_history
 
     saved = workdir / "config" / "qa" / "chat-history"
     saved.parent.mkdir(parents=True)
@@ -408,7 +410,7 @@ def test_chat_history_is_private(workdir: Path) -> None:
 def test_a_quote_over_several_lines_shows_the_range_in_every_view() -> None:
     from rich.console import Console
 
-    from qa.display import answer_markdown, where
+    from qa.cli.display import answer_markdown, where
     from qa.models import Citation
 
     spread = Citation(source="a.txt", start=0, end=9, line_start=3, line_end=5, quote="x")
@@ -423,7 +425,7 @@ def test_a_quote_over_several_lines_shows_the_range_in_every_view() -> None:
 
 @pytest.mark.parametrize("name", ["ask", "chat", "eval", "config", "info"])
 def test_commands_take_every_shared_option_after_the_subcommand(name: str) -> None:
-    from qa.options import SHARED
+    from qa.cli.options import SHARED
 
     command = get_command(app).commands[name]  # type: ignore[attr-defined]
     flags = {flag for param in command.params for flag in param.opts}
@@ -471,7 +473,7 @@ def test_config_shows_where_a_flag_comes_from() -> None:
 def test_debug_is_per_run_not_left_behind(capsys: pytest.CaptureFixture[str]) -> None:
     import typer
 
-    from qa.cli import run
+    from qa.cli.main import run
 
     with pytest.raises(typer.TyperException, match="No such option: --nosuch"):
         run(["--debug", "ask", "q", "--nosuch"])
@@ -480,7 +482,7 @@ def test_debug_is_per_run_not_left_behind(capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_only_names_shared_options() -> None:
-    from qa.options import with_settings
+    from qa.cli.options import with_settings
 
     with pytest.raises(ValueError, match="not shared options"):
         with_settings(only=("docs", "dosc"))

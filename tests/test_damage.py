@@ -15,10 +15,10 @@ from chromadb.api.shared_system_client import SharedSystemClient
 from typer.testing import CliRunner
 
 from qa import api
-from qa.cli import app
+from qa.cli.main import app
+from qa.index.store import Store, corpus_name
 from qa.pipeline import store_for
 from qa.settings import Settings
-from qa.store import Store, corpus_name
 from tests.fakes import ScriptedLLM
 
 QUESTION = "How much is OpenAI's new Pentagon contract worth?"

@@ -1,15 +1,15 @@
-"""Tests for qa.display: the quote under an answer shows the words that answer."""
+"""Tests for qa.cli.display: the quote under an answer shows the words that answer."""
 
 from __future__ import annotations
 
 import pytest
 from rich.console import Console
 
-from qa import display
-from qa.display import QUOTE_CHARS, excerpt, quote_markdown
-from qa.evaluate import EvalQuestion, EvalReport, EvalResult, summarise
+from qa.cli import display
+from qa.cli.display import QUOTE_CHARS, excerpt, quote_markdown
+from qa.cli.report import render_html
+from qa.evaluation.evaluate import EvalQuestion, EvalReport, EvalResult, summarise
 from qa.models import Citation
-from qa.report import render_html
 
 FILLER = "the partnership with several suppliers of cloud computing went on for years and "
 

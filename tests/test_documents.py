@@ -1,4 +1,4 @@
-"""Tests for qa.documents: finding corpus files and reading their exact text."""
+"""Tests for qa.corpus.documents: finding corpus files and reading their exact text."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from qa import documents
-from qa.documents import Skipped, discover, read
+from qa.corpus import documents
+from qa.corpus.documents import Skipped, discover, read
 from qa.errors import DocsError
 
 

@@ -1,4 +1,4 @@
-"""Tests for qa.embeddings: the int8 ONNX export gives vectors close to
+"""Tests for qa.index.embeddings: the int8 ONNX export gives vectors close to
 sentence-transformers' (how close costs retrieval nothing measurable: bench/quantisation.py)."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import embeddings
-from qa.embeddings import MiniLMEmbeddings, export_onnx, onnx_path, package_path
 from qa.errors import ModelError
+from qa.index import embeddings
+from qa.index.embeddings import MiniLMEmbeddings, export_onnx, onnx_path, package_path
 
 TEXTS = [
     "OpenAI signed a $200 million contract with the U.S. Department of Defense.",
@@ -91,7 +91,9 @@ def test_embedding_leaves_no_telemetry_behind(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     (cache / "qa").mkdir(parents=True)
     shutil.copy(onnx_path(), cache / "qa" / onnx_path().name)
-    script = "from qa.embeddings import MiniLMEmbeddings; MiniLMEmbeddings().embed_query('hi')"
+    script = (
+        "from qa.index.embeddings import MiniLMEmbeddings; MiniLMEmbeddings().embed_query('hi')"
+    )
     env = {**os.environ, "XDG_CACHE_HOME": str(cache), "HOME": str(tmp_path)}
     subprocess.run([sys.executable, "-c", script], env=env, check=True)
     assert sorted(p.name for p in cache.rglob("*")) == ["all-MiniLM-L6-v2-int8-7bit.onnx", "qa"]
@@ -116,7 +118,7 @@ def test_int8_weights_fit_in_7_bits_so_no_cpu_saturates(model: str) -> None:
     """Without VNNI, ONNX Runtime sums pairs of u8 x s8 products into 16 bits: with
     |weight| <= 64 a pair is at most 2 x 255 x 64 = 32,640 and cannot saturate, so
     the numbers are the same on every x86-64 CPU."""
-    from qa.span_reader import MODEL_DIR
+    from qa.answer.span_reader import MODEL_DIR
 
     MiniLMEmbeddings().embed_query("make sure the export exists")
     peaks = int8_weight_peaks(onnx_path() if model == "embedder" else MODEL_DIR / "reader.onnx")

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 import qa
-from qa.cli import app
-from qa.evaluate import citation_valid
+from qa.cli.main import app
+from qa.evaluation.evaluate import citation_valid
 from tests.conftest import SHARED_DATA
 
 pytestmark = pytest.mark.slow

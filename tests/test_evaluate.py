@@ -1,4 +1,4 @@
-"""Tests for qa.evaluate: question files, SQuAD-style scoring and the summary."""
+"""Tests for qa.evaluation.evaluate: question files, SQuAD-style scoring and the summary."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from qa.errors import EvalFileError, QuestionError
-from qa.evaluate import (
+from qa.evaluation.evaluate import (
     Ask,
     EvalQuestion,
     EvalResult,

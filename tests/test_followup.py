@@ -11,9 +11,7 @@ from pathlib import Path
 import pytest
 
 import qa
-from qa.ahead import AHEAD
-from qa.dialogue import Conversation
-from qa.followup import (
+from qa.answer.followup import (
     MAX_TURNS,
     Followup,
     Rewriter,
@@ -21,6 +19,8 @@ from qa.followup import (
     faithful,
     recent,
 )
+from qa.dialogue import Conversation
+from qa.llm.ahead import AHEAD
 from qa.models import Turn
 from qa.pipeline import Pipeline
 from qa.settings import Settings

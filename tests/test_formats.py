@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 import qa
-from qa import documents, formats
-from qa.cli import run
-from qa.evaluate import citation_valid
+from qa.cli.main import run
+from qa.corpus import documents, formats
+from qa.evaluation.evaluate import citation_valid
 from tests import makefiles
 from tests.fakes import ScriptedLLM
 
@@ -125,7 +125,7 @@ def test_real_model_answers_from_a_pdf(docs: Path) -> None:
 
 
 def test_no_chunk_or_sentence_runs_across_a_page_break() -> None:
-    from qa.chunking import chunk_text, sentence_spans
+    from qa.corpus.chunking import chunk_text, sentence_spans
 
     text = "First page, first line\nends here\fSecond page starts. It goes on.\fThird."
     chunks = chunk_text(text, "r.pdf", "h", max_chars=600)
@@ -159,7 +159,7 @@ Parcels take 3 weeks.
 
 
 def test_markdown_headings_become_each_chunks_context() -> None:
-    from qa.chunking import chunk_text, heading_trails
+    from qa.corpus.chunking import chunk_text, heading_trails
 
     assert [trail for _, trail in heading_trails(GUIDE)] == [
         "Acme guide",

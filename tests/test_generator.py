@@ -1,4 +1,4 @@
-"""Tests for qa.generator: the prompt the LLM reads, and what is taken from its reply."""
+"""Tests for qa.answer.generator: the prompt the LLM reads, and what is taken from its reply."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from qa.answer.generator import STOP, Generated, Generator, context_text, not_found_probability
 from qa.errors import ModelError
-from qa.generator import STOP, Generated, Generator, context_text, not_found_probability
 from qa.models import Evidence
 from tests.fakes import ScriptedLLM, TokenLLM
 

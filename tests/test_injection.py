@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.evaluate import answer_text, citation_valid, is_correct
+from qa.evaluation.evaluate import answer_text, citation_valid, is_correct
 from qa.models import Answer
 from qa.pipeline import Pipeline
 from qa.settings import Settings

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import qa
-from qa import abstention
+from qa.answer import abstention
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableLambda, RunnableParallel
 
 import qa
-from qa import abstention
+from qa.answer import abstention
 from tests import makefiles
 from tests.fakes import RewritingLLM, ScriptedLLM
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import retriever as retriever_module
-from qa.embeddings import MiniLMEmbeddings
-from qa.indexing import update
-from qa.lexical import LexicalIndex
+from qa.answer import retriever as retriever_module
+from qa.answer.retriever import Retriever
+from qa.index.embeddings import MiniLMEmbeddings
+from qa.index.indexing import update
+from qa.index.lexical import LexicalIndex
+from qa.index.store import Store
 from qa.models import Chunk
-from qa.retriever import Retriever
-from qa.store import Store
 from tests.stores import make_store
 
 ZOO = "The city zoo opened in 1921. Its oldest resident is a tortoise named Harriet.\n"

@@ -1,4 +1,4 @@
-"""Tests for qa.llm's streaming over a stand-in for the xllamacpp server."""
+"""Tests for qa.llm.inprocess's streaming over a stand-in for the xllamacpp server."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from qa.answer.generator import STOP
 from qa.errors import ModelError
-from qa.generator import STOP
-from qa.llm import LlamaCppLLM
+from qa.llm.inprocess import LlamaCppLLM
 
 
 class Backend:

@@ -1,4 +1,4 @@
-"""Tests for qa.model_files: the generator's GGUF joined from its parts, checked by SHA-256."""
+"""Tests for qa.llm.model_files: the generator's GGUF joined from its parts, checked by SHA-256."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from qa import model_files
 from qa.errors import ModelError
+from qa.llm import model_files
 
 PARTS = [b"GGUF" + b"a" * 100, b"b" * 50, b"c" * 7]
 WHOLE = b"".join(PARTS)

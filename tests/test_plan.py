@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.documents import FileState
-from qa.manifest import FileEntry, Manifest, plan
+from qa.corpus.documents import FileState
+from qa.index.manifest import FileEntry, Manifest, plan
 
 A, B, C = Path("/docs/a.txt"), Path("/docs/b.md"), Path("/docs/c.pdf")
 

@@ -18,15 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from qa import documents
-from qa.embeddings import MiniLMEmbeddings
-from qa.evaluate import citation_valid
+from qa.corpus import documents
+from qa.evaluation.evaluate import citation_valid
+from qa.index.embeddings import MiniLMEmbeddings
+from qa.index.store import Store
 from qa.models import Answer
-from qa.store import Store
 
 pytestmark = pytest.mark.slow
 
-QA = [sys.executable, "-c", "from qa.cli import main; main()"]
+QA = [sys.executable, "-c", "from qa.cli.main import main; main()"]
 FILES = 12
 ROUNDS = 5
 

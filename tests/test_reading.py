@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from qa import abstention
-from qa.generator import Generator, context_text
+from qa.answer import abstention
+from qa.answer.generator import Generator, context_text
+from qa.answer.reading import LLM_PASSAGES, Reading, llm_context, locate, read
+from qa.answer.span_reader import Found
+from qa.answer.verifier import verify_reading
 from qa.models import Passage
-from qa.reading import LLM_PASSAGES, Reading, llm_context, locate, read
-from qa.span_reader import Found
-from qa.verifier import verify_reading
 from tests.fakes import ScriptedLLM
 from tests.test_verifier import (  # noqa: F401
     CAMPUS,

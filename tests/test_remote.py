@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 from pydantic import SecretStr
 
-from qa.cli import run
+from qa.answer.generator import STOP, Generator
+from qa.cli.main import run
 from qa.errors import ModelError
-from qa.generator import STOP, Generator
+from qa.index.remote_embeddings import BATCH, ServerEmbeddings
+from qa.llm.remote import ServerLLM, chat_messages
 from qa.models import Evidence
-from qa.remote import ServerLLM, chat_messages
-from qa.remote_embeddings import BATCH, ServerEmbeddings
 
 KEY = "sk-test-secret-123"
 PROMPT = Path(__file__).resolve().parent.parent / "prompts" / "answer.txt"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from qa.cli import run
+from qa.cli.main import run
 from tests.fakes import ScriptedLLM
 
 CHROMIUM = shutil.which("chromium")

@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from qa import api, resident
-from qa.cli import app
+from qa import api
+from qa.cli import resident
+from qa.cli.main import app
 from qa.pipeline import Pipeline
 from qa.settings import Settings
 from tests.fakes import ScriptedLLM

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from qa import retriever as retriever_module
-from qa.indexing import update
+from qa.answer import retriever as retriever_module
+from qa.answer.retriever import Retriever
+from qa.index.indexing import update
 from qa.models import Passage
-from qa.retriever import Retriever
 from qa.terms import content_terms
 from tests.stores import make_store
 

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 import qa
-from qa.cli import run
-from qa.evaluate import citation_valid
+from qa.cli.main import run
+from qa.evaluation.evaluate import citation_valid
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -284,8 +284,8 @@ def test_index_and_ask_through_the_embeddings_server(
 def test_the_embeddings_server_agrees_with_the_packaged_model(embed_url: str) -> None:
     import numpy as np
 
-    from qa.embeddings import MiniLMEmbeddings
-    from qa.remote_embeddings import ServerEmbeddings
+    from qa.index.embeddings import MiniLMEmbeddings
+    from qa.index.remote_embeddings import ServerEmbeddings
 
     texts = ["OpenAI won a $200 million defense contract.", "The kettle is in the kitchen."]
     served = ServerEmbeddings(embed_url, "all-MiniLM-L6-v2", None, timeout=30, retries=0)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.cli import run
+from qa.cli.main import run
 from qa.cpu import describe as describe_cpu
 from qa.settings import Settings
 

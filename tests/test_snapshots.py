@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from qa.llm import JUDGE_SLOT, LlamaCppLLM, snapshot_dir
+from qa.llm.inprocess import JUDGE_SLOT, LlamaCppLLM, snapshot_dir
 
 pytestmark = pytest.mark.slow
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.span_reader import MODEL_DIR, ExtractiveReader, SpanReader
+from qa.answer.span_reader import MODEL_DIR, ExtractiveReader, SpanReader
 
 DAM = (
     "The Hoover Dam was completed in 1936 on the Colorado River. "

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from qa.documents import read_text
+from qa.corpus.documents import read_text
 from qa.errors import DocsError, EmbedderMismatch, StoreDamaged
-from qa.indexing import update
+from qa.index.indexing import update
+from qa.index.store import Store
 from qa.models import Chunk, IndexProgress
-from qa.store import Store
 from tests.stores import make_store
 
 
@@ -82,7 +82,7 @@ def test_a_touched_file_is_hashed_not_extracted_and_its_time_saved(
     update(store)
     os.utime(docs / "a.txt", ns=(10**18, 10**18))
     extracted: list[Path] = []
-    monkeypatch.setattr("qa.formats.extract", lambda *a: extracted.append(a[0]) or "")
+    monkeypatch.setattr("qa.corpus.formats.extract", lambda *a: extracted.append(a[0]) or "")
     assert store.is_stale()  # only touched, but its new time is to be saved
     report = update(store)
     assert (report.changed, report.unchanged) == (False, 1)

@@ -1,4 +1,4 @@
-"""Tests for qa.support: whether one sentence shows that a phrase answers the question,
+"""Tests for qa.answer.support: whether one sentence shows that a phrase answers the question,
 from the LLM's first-token probability of "Yes"."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from qa.llm import LlamaCppLLM
+from qa.answer.support import CHECK_TOKENS, SupportCheck
+from qa.llm.inprocess import LlamaCppLLM
 from qa.models import Evidence
 from qa.settings import Settings
-from qa.support import CHECK_TOKENS, SupportCheck
 from tests.fakes import TokenLLM
 
 CHECK_PROMPT = Path(__file__).resolve().parent.parent / "prompts" / "check.txt"

@@ -1,4 +1,4 @@
-"""Tests for qa.verifier: a reading becomes a cited verbatim answer, or an abstention."""
+"""Tests for qa.answer.verifier: a reading becomes a cited verbatim answer, or an abstention."""
 
 from __future__ import annotations
 
@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from qa import abstention, verifier
-from qa.abstention import Logistic, SureBand
-from qa.alignment import Aligned
-from qa.generator import Generated
-from qa.models import Citation, Evidence, Signals
-from qa.reading import Candidate, Reading
-from qa.span_reader import Found
-from qa.verifier import (
+from qa.answer import abstention, verifier
+from qa.answer.abstention import Logistic, SureBand
+from qa.answer.alignment import Aligned
+from qa.answer.generator import Generated
+from qa.answer.reading import Candidate, Reading
+from qa.answer.span_reader import Found
+from qa.answer.verifier import (
     ABSTAIN,
     MAX_ANSWER_WORDS,
     NO_SPAN_MARGIN,
@@ -26,7 +25,8 @@ from qa.verifier import (
     ungrounded,
     verify_reading,
 )
-from qa.yes_no import Judged
+from qa.answer.yes_no import Judged
+from qa.models import Citation, Evidence, Signals
 
 DOC = (
     "Background.\r\n"

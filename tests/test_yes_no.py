@@ -1,4 +1,4 @@
-"""Tests for qa.yes_no: the judge's verdict on one sentence, from its first token's
+"""Tests for qa.answer.yes_no: the judge's verdict on one sentence, from its first token's
 probabilities, and how the reader hands it a yes/no question."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from qa.generator import Generator
+from qa.answer.generator import Generator
+from qa.answer.reading import read
+from qa.answer.yes_no import Judge, Judged, first_token_probability, supporting
 from qa.models import Evidence, Passage
-from qa.reading import read
-from qa.yes_no import Judge, Judged, first_token_probability, supporting
 from tests.fakes import ScriptedLLM, TokenLLM
 from tests.test_reading import PROMPT, ScriptedReader, passages  # noqa: F401
 from tests.test_verifier import CAMPUS, CONTRACT, WEAPONS, doc, evidence  # noqa: F401

@@ -16,8 +16,8 @@ import json
 import time
 from pathlib import Path
 
-from qa.evaluate import is_correct
-from qa.span_reader import ExtractiveReader
+from qa.answer.span_reader import ExtractiveReader
+from qa.evaluation.evaluate import is_correct
 
 
 def paragraph_pairs(data: Path) -> list[tuple[dict, str]]:

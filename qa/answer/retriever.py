@@ -13,11 +13,11 @@ from functools import cached_property
 import numpy as np
 
 from qa import typed
-from qa.chunking import sentence_spans
+from qa.corpus.chunking import sentence_spans
 from qa.guard import screen_chunk
-from qa.lexical import LexicalIndex
+from qa.index.lexical import LexicalIndex
+from qa.index.store import Store
 from qa.models import Chunk, Evidence, Passage
-from qa.store import Store
 from qa.terms import content_terms, coverage
 
 RRF_K = 60

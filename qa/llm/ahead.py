@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from langchain_core.language_models.llms import BaseLLM
 
 from qa.errors import QAError
-from qa.llm import LlamaCppLLM
+from qa.llm.inprocess import LlamaCppLLM
 
 PIECE_CHARS = 400  # about 100 tokens
 _TURN_END = "<|im_end|>\n"  # a cut here tokenizes as the whole prompt does

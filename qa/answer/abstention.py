@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field, model_validator
 from qa.errors import ModelError
 from qa.models import Signals
 
-WEIGHTS_FILE = Path(__file__).resolve().parent / "weights" / "abstention.json"
+WEIGHTS_FILE = Path(__file__).resolve().parents[1] / "weights" / "abstention.json"
 
 
 class Logistic(BaseModel):

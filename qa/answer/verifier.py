@@ -15,9 +15,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa import abstention, documents
+from qa.answer import abstention
+from qa.answer.reading import Reading
+from qa.answer.yes_no import Judged
+from qa.corpus import documents
 from qa.models import Citation, Evidence, Signals
-from qa.reading import Reading
 from qa.terms import (
     asks_for_number,
     content_terms,
@@ -27,7 +29,6 @@ from qa.terms import (
     token_f1,
     words,
 )
-from qa.yes_no import Judged
 
 ABSTAIN = "I can't find that in the documents."
 MAX_ANSWER_WORDS = 30
@@ -39,7 +40,7 @@ _CODE_WORD = re.compile(r"[-~@$]*\w+(?:[-_.:/]\w+)*")
 _FACT = re.compile(r"\d[\d,.]*|\b[A-Z][\w’'&.-]*")
 
 # (question, sentence, phrase) -> the probability that the sentence shows the phrase
-# answers the question (``qa.support``); None when the LLM gave no probabilities.
+# answers the question (``qa.answer.support``); None when the LLM gave no probabilities.
 Check = Callable[[str, Evidence, str], float | None]
 
 
@@ -235,7 +236,7 @@ def names_elsewhere(question: str, here: list[Evidence], evidence: list[Evidence
 
 def verify_yes_no(question: str, judged: Judged, context: list[Evidence]) -> Verdict:
     """The judge's Yes or No, citing the sentence it judged, when its probability
-    reaches its bar (``qa.yes_no``) and the sentence names what the question names;
+    reaches its bar (``qa.answer.yes_no``) and the sentence names what the question names;
     else an abstention."""
     sentence = judged.sentence
     signals = Signals(

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError, field_validator
 
-from qa import documents
+from qa.answer.verifier import MAX_ANSWER_WORDS, is_yes_no, ungrounded
+from qa.corpus import documents
 from qa.errors import EvalFileError, QuestionError
 from qa.models import Answer, Citation, Signals, Turn, answer_text
 from qa.terms import fold, normalize_answer, token_f1
-from qa.verifier import MAX_ANSWER_WORDS, is_yes_no, ungrounded
 
 
 class EvalQuestion(BaseModel):

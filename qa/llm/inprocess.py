@@ -1,5 +1,5 @@
-"""The packaged instruction-tuned model (``qa.model_files``), run in-process by llama.cpp
-(xllamacpp), as a LangChain ``LLM`` that can stream (``qa.completion``)."""
+"""The packaged instruction-tuned model (``qa.llm.model_files``), run in-process by llama.cpp
+(xllamacpp), as a LangChain ``LLM`` that can stream (``qa.llm.completion``)."""
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from qa.completion import TOP_ALTERNATIVES, Alternatives, Completion, CompletionLLM
 from qa.errors import ModelError
-from qa.model_files import cache_dir, model_path
+from qa.llm.completion import TOP_ALTERNATIVES, Alternatives, Completion, CompletionLLM
+from qa.llm.model_files import cache_dir, model_path
 
 CONTEXT_TOKENS = 2048  # a corpus read whole (under 6 kB: about 1,500 tokens) and the answer fit
-# Four slots, each with its own cached prompt: answers in the first, follow-up rewrites
-# in the second (``qa.followup``), yes/no verdicts in the third (``qa.yes_no``), support
-# checks in the fourth (``qa.support``), so none evicts another's prefix.
+# Four slots, each with its own cached prompt: answers in the first, follow-up rewrites in
+# the second (``qa.answer.followup``), yes/no verdicts in the third (``qa.answer.yes_no``),
+# support checks in the fourth (``qa.answer.support``), so none evicts another's prefix.
 ANSWER_SLOT, REWRITE_SLOT, JUDGE_SLOT, CHECK_SLOT = 0, 1, 2, 3
 SNAPSHOTS = 8  # prompt snapshots kept on disk, the latest used (about 28 kB a token each)
 # Only our own server on 127.0.0.1 is asked, never through a proxy the environment names.

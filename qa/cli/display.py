@@ -23,7 +23,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     from rich.markdown import Markdown
 
-    from qa.evaluate import EvalSummary
+    from qa.evaluation.evaluate import EvalSummary
     from qa.models import Answer, Citation, IndexProgress
 
 out = Console(highlight=False, soft_wrap=True)

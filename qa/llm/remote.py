@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import PrivateAttr, SecretStr
 
-from qa.completion import Alternatives, Completion, CompletionLLM
 from qa.errors import ModelError
+from qa.llm.completion import Alternatives, Completion, CompletionLLM
 
 if TYPE_CHECKING:
     import openai

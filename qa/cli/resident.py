@@ -2,7 +2,7 @@
 
 A cold ``qa ask`` spends most of its time loading: Python modules, the store, the
 reader, the LLM and its first prompt. So the first call answers in-process as always,
-then starts ``python -m qa.resident SOCKET`` and hands it its settings; later calls send
+then starts ``python -m qa.cli.resident SOCKET`` and hands it its settings; later calls send
 the question over that Unix socket and print the Answer it sends back. The process:
 
 - serves one set of settings in one working folder, under one version of qa's code
@@ -45,7 +45,7 @@ from qa.settings import Settings
 if TYPE_CHECKING:
     from qa.pipeline import Pipeline
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parents[1]
 WARM_UP = "What are these documents about?"
 MAX_SOCKET_PATH = 104  # bytes: Linux allows 108 with the final NUL, macOS 104
 STOP_WAIT_S = 10  # a stopped process finishes its answer in flight, then exits
@@ -87,7 +87,7 @@ def socket_path(settings: Settings) -> Path | None:
     folder = run_dir()
     if folder is None:
         return None
-    code = [PACKAGE.glob("*.py"), (PACKAGE / "weights").rglob("*"), settings.prompts.glob("*")]
+    code = [PACKAGE.rglob("*.py"), (PACKAGE / "weights").rglob("*"), settings.prompts.glob("*")]
     stamps = sorted((str(p), p.stat().st_mtime_ns) for files in code for p in files)
     identity = [values(settings), os.getcwd(), sys.executable, stamps]
     key = hashlib.sha256(json.dumps(identity, default=str).encode()).hexdigest()[:16]
@@ -147,7 +147,7 @@ def start(settings: Settings) -> None:
         return
     with path.with_suffix(".log").open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "qa.resident", str(path)],
+            [sys.executable, "-m", "qa.cli.resident", str(path)],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=log,
@@ -254,7 +254,7 @@ def serve(path: Path, settings: Settings) -> None:
         lock.acquire(timeout=0)  # held until this process ends
     except Timeout:
         return  # another one serves these settings, or is loading them
-    from qa.ahead import AHEAD
+    from qa.llm.ahead import AHEAD
     from qa.pipeline import Pipeline
 
     # The manifest is noted before anything is read, so that an index run by another

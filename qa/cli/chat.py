@@ -11,10 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from qa import documents
-from qa.ahead import AHEAD
-from qa.dialogue import Conversation
-from qa.display import (
+from qa.cli.display import (
     answer_markdown,
     out,
     show_answer,
@@ -23,8 +20,11 @@ from qa.display import (
     visible,
     warn,
 )
+from qa.cli.options import say_error
+from qa.corpus import documents
+from qa.dialogue import Conversation
 from qa.errors import QAError
-from qa.options import say_error
+from qa.llm.ahead import AHEAD
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from langchain_core.language_models.llms import BaseLLM
 
-from qa.generator import load_prompt, prompt_prefix
+from qa.answer.generator import load_prompt, prompt_prefix
 from qa.models import Evidence
 from qa.terms import content_terms, coverage
 

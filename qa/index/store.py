@@ -7,16 +7,16 @@ Layout under the store folder::
     corpora/<name>/         one folder per corpus (a set of root paths)
         manifest.json       files indexed, with size, mtime and sha256
         chunks.jsonl        every chunk, with its offsets
-        lexical-<stamp>/    BM25 index of chunks.jsonl (qa.lexical); the stamp is
+        lexical-<stamp>/    BM25 index of chunks.jsonl (qa.index.lexical); the stamp is
                             chunks.jsonl's inode, size and mtime, so a stale one
                             is never read and a missing one is rebuilt
     store-id                with a Chroma server: this store's id in collection names
 
 ``Store`` is a facade over parts each testable alone: the manifest and the pure
-plan of a run that compares it with the files found (``qa.manifest``), the Chroma
-collection with its error mapping (``qa.vectors``), and the BM25 index
-(``qa.lexical``). It keeps the chunk list and the lock; an index run, and the order
-of its writes, is ``qa.indexing``.
+plan of a run that compares it with the files found (``qa.index.manifest``), the Chroma
+collection with its error mapping (``qa.index.vectors``), and the BM25 index
+(``qa.index.lexical``). It keeps the chunk list and the lock; an index run, and the order
+of its writes, is ``qa.index.indexing``.
 
 Indexing is incremental by content hash. New chunks are written before old ones
 are deleted, and the manifest is replaced atomically last, so a run that dies
@@ -40,13 +40,13 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from qa import documents
-from qa.embeddings import SHIPPED, Embedder
+from qa.corpus import documents
 from qa.errors import EmbedderMismatch, StoreDamaged
-from qa.lexical import LexicalIndex
-from qa.manifest import FileEntry, Manifest, plan
+from qa.index.embeddings import SHIPPED, Embedder
+from qa.index.lexical import LexicalIndex
+from qa.index.manifest import FileEntry, Manifest, plan
+from qa.index.vectors import Vectors, chunk_id, damaged
 from qa.models import Chunk, IndexProgress, StoreInfo
-from qa.vectors import Vectors, chunk_id, damaged
 
 Progress = Callable[[IndexProgress], None]
 Warn = Callable[[str], None]

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import SecretStr
 
-from qa.embeddings import Embedder
 from qa.errors import ModelError
-from qa.remote import openai_client, server_error
+from qa.index.embeddings import Embedder
+from qa.llm.remote import openai_client, server_error
 
 if TYPE_CHECKING:
     import openai

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import onnxruntime
     from tokenizers import Encoding, Tokenizer
 
-MODEL_DIR = Path(__file__).resolve().parent / "weights" / "reader"
+MODEL_DIR = Path(__file__).resolve().parents[1] / "weights" / "reader"
 MAX_TOKENS = 256  # a 600-character chunk and its question take about 150
 STRIDE = 96
 MAX_ANSWER_TOKENS = 48  # room for a list or a clause

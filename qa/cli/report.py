@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 from jinja2 import Environment
 
-from qa.display import cell, excerpt, where
-from qa.evaluate import EvalReport, EvalSummary
+from qa.cli.display import cell, excerpt, where
+from qa.evaluation.evaluate import EvalReport, EvalSummary
 
 TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

@@ -22,9 +22,9 @@ from pathlib import Path
 
 from langchain_core.language_models.llms import BaseLLM
 
-from qa.ahead import AHEAD
-from qa.generator import load_prompt, prompt_prefix
+from qa.answer.generator import load_prompt, prompt_prefix
 from qa.guard import addresses_model
+from qa.llm.ahead import AHEAD
 from qa.models import Turn
 from qa.terms import STOPWORDS, WH, WORD, content_terms, fold, words
 

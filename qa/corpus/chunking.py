@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from qa.models import Chunk, Span
 
-# A form feed is a page break (qa.formats): no sentence or chunk runs across one.
+# A form feed is a page break (qa.corpus.formats): no sentence or chunk runs across one.
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|\n\s*\n|\f|\n(?=\s*(?:[-*#>]|\d+[.)])\s)")
 _ABBREVIATION = re.compile(
     r"(?:\b(?:[A-Za-z]\.)+|\b(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|Inc|Ltd|Co|Corp|vs|etc|e\.g|i\.e|"

@@ -1,12 +1,12 @@
 """The ``qa`` command: a thin shell over ``qa.api``.
 
 Library errors become one line on stderr and exit code 1; ``--debug`` shows the
-traceback instead. The options the commands share are declared in ``qa.options``, how
-things look in ``qa.display``, and the chat loop in ``qa.chat``.
+traceback instead. The options the commands share are declared in ``qa.cli.options``, how
+things look in ``qa.cli.display``, and the chat loop in ``qa.cli.chat``.
 
 The pipeline's modules (LangChain, Chroma, the models) are imported inside the commands
 that run it, so that ``qa --help`` and a ``qa ask`` answered by a resident process
-(``qa.resident``) start in a fifth of a second.
+(``qa.cli.resident``) start in a fifth of a second.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from qa import resident
-from qa.display import (
+from qa.cli import resident
+from qa.cli.display import (
     err,
     index_progress,
     out,
@@ -32,13 +32,13 @@ from qa.display import (
     toml_line,
     warn,
 )
+from qa.cli.options import Given, RunState, debugging, with_settings
 from qa.errors import QAError
 from qa.guard import check_question
-from qa.options import Given, RunState, debugging, with_settings
 from qa.settings import Settings
 
 if TYPE_CHECKING:
-    from qa.evaluate import Ask, EvalQuestion, EvalReport, EvalResult
+    from qa.evaluation.evaluate import Ask, EvalQuestion, EvalReport, EvalResult
     from qa.pipeline import Pipeline
 
 app = typer.Typer(
@@ -142,7 +142,7 @@ def stop() -> None:
 @with_settings()
 def chat(*, given: Given) -> None:
     """Ask questions interactively; answers stream as they are written."""
-    from qa.chat import run_chat
+    from qa.cli.chat import run_chat
 
     run_chat(prepared(given.settings()), given.debug)
 
@@ -166,7 +166,7 @@ def eval_command(
     ] = None,
 ) -> None:
     """Answer a question set and score it (accuracy, F1, abstention, citations, latency)."""
-    from qa.evaluate import load_questions
+    from qa.evaluation.evaluate import load_questions
 
     settings = given.settings()
     questions = load_questions(file)[:limit]
@@ -181,7 +181,7 @@ def eval_command(
         text = report.model_dump_json(indent=1, exclude=None if baseline else {"baseline"})
         write(out_file, text, "Report")
     if html_file:
-        from qa.report import render_html
+        from qa.cli.report import render_html
 
         write(html_file, render_html(report, file.name), "HTML report")
 
@@ -190,7 +190,7 @@ def scored(questions: list[EvalQuestion], recipes: Sequence[tuple[str, Ask]]) ->
     """Each recipe's report, with a progress bar per recipe that counts right answers."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from qa.evaluate import evaluate
+    from qa.evaluation.evaluate import evaluate
 
     columns = (
         TextColumn("{task.description}"),
@@ -275,8 +275,8 @@ def serve_llm(
     """Serve the packaged LLM over OpenAI-compatible HTTP, for --llm-url."""
     import time
 
-    from qa.llm import serve
-    from qa.model_files import MODEL_NAME
+    from qa.llm.inprocess import serve
+    from qa.llm.model_files import MODEL_NAME
 
     url = serve(host, port, given.settings().threads)
     out.print(f"Serving {MODEL_NAME} at {url} (chat and completions); Ctrl-C stops it.")
@@ -314,7 +314,7 @@ def main() -> None:
     """The console script. It ends with ``os._exit`` once output is flushed, which
     skips 0.3 s of interpreter teardown (freeing the models and modules) on every
     run; every store write is committed when its call returns, so nothing is lost
-    (a killed run is safe too, see ``qa.store``)."""
+    (a killed run is safe too, see ``qa.index.store``)."""
     code = run()
     for stream in (sys.stdout, sys.stderr):
         with suppress(OSError):  # the reader went away, as with `qa ask … | head -1`

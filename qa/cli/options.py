@@ -19,7 +19,7 @@ import typer
 from rich.markup import escape
 from typer.models import OptionInfo
 
-from qa.display import err, error, warn
+from qa.cli.display import err, error, warn
 from qa.errors import QAError
 from qa.settings import PROJECT_CONFIG, Settings
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from qa.documents import FileState
+from qa.corpus.documents import FileState
 
 FORMAT_VERSION = 1
 

@@ -21,9 +21,9 @@ from pathlib import Path
 
 from langchain_core.language_models.llms import BaseLLM
 
-from qa.generator import load_prompt, prompt_prefix
+from qa.answer.generator import load_prompt, prompt_prefix
+from qa.answer.yes_no import first_alternatives, first_token_probability
 from qa.models import Evidence
-from qa.yes_no import first_alternatives, first_token_probability
 
 CHECK_TOKENS = 1
 

@@ -3,7 +3,7 @@ offsets and no-answer scores, and the instruction-tuned LLM reads the evidence a
 answers in a phrase of it (this is what streams in ``qa chat``). Neither decides: the
 verifier weighs them together.
 
-A yes/no question is not put to the LLM as a phrase to copy: the judge (``qa.yes_no``)
+A yes/no question is not put to the LLM as a phrase to copy: the judge (``qa.answer.yes_no``)
 reads the one sentence that best matches it and says Yes, No or UNKNOWN.
 
 The LLM reads a small corpus whole (the retriever hands it over in document order, so
@@ -18,12 +18,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from qa.alignment import Aligned, align
-from qa.generator import Generated, Generator
+from qa.answer.alignment import Aligned, align
+from qa.answer.generator import Generated, Generator
+from qa.answer.span_reader import Found, SpanReader
+from qa.answer.yes_no import Judge, Judged, supporting
 from qa.models import Evidence, Passage
-from qa.span_reader import Found, SpanReader
 from qa.terms import asks_yes_no
-from qa.yes_no import Judge, Judged, supporting
 
 Scorer = Callable[[str, list[Evidence]], None]
 

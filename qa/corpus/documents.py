@@ -2,7 +2,7 @@
 
 Plain text is decoded from bytes without newline translation, so character
 offsets computed here are offsets into exactly what a reader of the file sees;
-PDF, HTML and DOCX files are read through ``qa.formats``, and offsets refer to
+PDF, HTML and DOCX files are read through ``qa.corpus.formats``, and offsets refer to
 the text extracted from them.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from qa import formats
+from qa.corpus import formats
 from qa.errors import DocsError
 
 SUFFIXES = formats.SUFFIXES

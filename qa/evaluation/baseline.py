@@ -20,10 +20,10 @@ from langchain_core.language_models.llms import BaseLLM
 from langchain_core.prompts import PromptTemplate
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from qa import documents
-from qa.chunking import LineIndex
+from qa.corpus import documents
+from qa.corpus.chunking import LineIndex
+from qa.index.store import Store
 from qa.models import Answer, Citation, Timings
-from qa.store import Store
 
 if TYPE_CHECKING:
     from langchain_chroma import Chroma

@@ -17,17 +17,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 from filelock import Timeout
 
-from qa import documents
-from qa.chunking import chunk_text
+from qa.corpus import documents
+from qa.corpus.chunking import chunk_text
 from qa.errors import DocsError, StoreDamaged, StoreError
-from qa.manifest import FileEntry, plan
+from qa.index.manifest import FileEntry, plan
+from qa.index.store import row
+from qa.index.vectors import chunk_id
 from qa.models import Chunk, IndexProgress, IndexReport
-from qa.store import row
-from qa.vectors import chunk_id
 
 if TYPE_CHECKING:
-    from qa.documents import FileState
-    from qa.store import ChunkRow, Progress, Store, Warn
+    from qa.corpus.documents import FileState
+    from qa.index.store import ChunkRow, Progress, Store, Warn
 
 KINDS = "/".join(s.lstrip(".") for s in documents.SUFFIXES)  # txt/md/pdf/html/htm/docx
 EMBED_BATCH = 128

@@ -5,7 +5,7 @@ what is shown.
 The prompt (``prompts/answer.txt``) is written in ChatML, the packaged model's own
 template: system instructions, then the evidence, then the question, so the part that
 stays the same from one question to the next comes first and llama.cpp reuses it.
-A chat server is sent the same turns as messages (``qa.remote``).
+A chat server is sent the same turns as messages (``qa.llm.remote``).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from langchain_core.language_models.llms import BaseLLM
 from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
 from langchain_core.prompts import PromptTemplate
 
-from qa.completion import Alternatives
 from qa.errors import ModelError
+from qa.llm.completion import Alternatives
 from qa.models import Evidence
 
 STOP = ["<|im_end|>", "<|endoftext|>", "\n\n"]
