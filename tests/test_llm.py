@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from qa.answer.generator import STOP
 from qa.errors import ModelError
+from qa.llm import inprocess
 from qa.llm.inprocess import LlamaCppLLM
 
 
@@ -92,3 +94,17 @@ def test_a_slot_holds_the_beginnings_of_its_last_prompt(monkeypatch: pytest.Monk
     assert held.holds("instructions, examples")
     assert not held.holds("instructions, other examples")
     assert not llm.model_copy(update={"slot": 2}).holds("instructions")
+
+
+def test_a_folder_that_cannot_keep_readings_only_means_reading_again(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A read-only or full cache folder never stops a chat: nothing is kept, nothing is
+    put back, and no error escapes (the read-ahead thread would die of it)."""
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    monkeypatch.setattr(inprocess, "snapshot_dir", lambda: blocked / "prompts")
+    monkeypatch.setattr(LlamaCppLLM, "_snapshot", lambda self, prompt: blocked / "prompts" / "x")
+    llm = llm_over(monkeypatch, [piece("x")])
+    llm.remember("instructions")
+    assert not llm.recall("instructions")

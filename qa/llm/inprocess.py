@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -139,9 +140,12 @@ class LlamaCppLLM(CompletionLLM):
         if not path.is_file():
             return False
         if not self._slot_action("restore", path.name):
-            path.unlink(missing_ok=True)  # cut short or from another build: read it again
+            _held.pop(self.slot, None)  # what the slot holds now is not known
+            with contextlib.suppress(OSError):  # cut short or from another build
+                path.unlink(missing_ok=True)
             return False
-        path.touch()  # the latest used are the ones kept
+        with contextlib.suppress(OSError):  # the latest used are the ones kept
+            path.touch()
         _held[self.slot] = prompt
         return True
 
@@ -152,14 +156,18 @@ class LlamaCppLLM(CompletionLLM):
 
     def remember(self, prompt: str) -> None:
         """Save the slot's reading of the prompt it has just read, for ``recall``; only the
-        latest SNAPSHOTS are kept."""
+        latest SNAPSHOTS are kept. A folder that cannot be written only means the prompt
+        is read again next time."""
         folder = snapshot_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        if not self._slot_action("save", self._snapshot(prompt).name):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if not self._slot_action("save", self._snapshot(prompt).name):
+                return
+            kept = sorted(folder.glob("*.bin"), key=lambda p: p.stat().st_mtime, reverse=True)
+            for old in kept[SNAPSHOTS:]:
+                old.unlink(missing_ok=True)
+        except OSError:  # read-only, full, or another process removed a file meanwhile
             return
-        kept = sorted(folder.glob("*.bin"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in kept[SNAPSHOTS:]:
-            old.unlink(missing_ok=True)
 
     def _snapshot(self, prompt: str) -> Path:
         """The file for this prompt read by this model file in this slot's context."""
