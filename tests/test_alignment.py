@@ -64,7 +64,7 @@ def test_align_finds_the_text_the_phrase_copies(
         return
     assert found is not None
     assert found.text == shown
-    assert found.evidence.text[found.start : found.end] == shown
+    assert found.sentence.text[found.start : found.end] == shown
     assert found.share == pytest.approx(share)
 
 
@@ -85,7 +85,7 @@ def test_align_refuses_what_the_text_does_not_hold(phrase: str, question: str) -
 
 def test_the_first_sentence_with_an_exact_match_wins() -> None:
     found = align("OpenAI", evidence())
-    assert found is not None and found.evidence.start == 0
+    assert found is not None and found.sentence.start == 0
 
 
 @pytest.mark.parametrize(

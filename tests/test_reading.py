@@ -146,7 +146,7 @@ def test_read_without_a_reader_still_asks_the_llm(passages: list[Passage]) -> No
     reading = read("Where is the campus?", passages, None, Generator(llm, PROMPT))
     assert reading.candidates == []
     assert texts(reading) == [CONTRACT, CAMPUS, COUNTRIES]
-    assert reading.aligned is not None and reading.aligned.evidence.text == CAMPUS
+    assert reading.aligned is not None and reading.aligned.sentence.text == CAMPUS
 
 
 def test_read_of_no_passages_asks_no_model() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from qa.answer import abstention, verifier
 from qa.answer.abstention import Logistic, SureBand
-from qa.answer.alignment import Aligned
+from qa.answer.alignment import Aligned, Span
 from qa.answer.generator import Generated
 from qa.answer.reading import Candidate, Reading
 from qa.answer.span_reader import Found
@@ -17,7 +17,6 @@ from qa.answer.verifier import (
     ABSTAIN,
     MAX_ANSWER_WORDS,
     NO_SPAN_MARGIN,
-    Choice,
     Verdict,
     choose,
     cite,
@@ -141,7 +140,7 @@ def phrase(sentence: Evidence, text: str, share: float = 1.0) -> Aligned:
 def reading(*spans: Candidate, reply: str | None = None, aligned: Aligned | None = None) -> Reading:
     """The reader's spans, best first, and the LLM's reply (None: not asked) aligned there."""
     generated = None if reply is None else Generated(reply, -0.2)
-    context = [c.sentence for c in spans] + ([aligned.evidence] if aligned else [])
+    context = [c.sentence for c in spans] + ([aligned.sentence] if aligned else [])
     return Reading(list(spans), context, generated, aligned)
 
 
@@ -160,7 +159,7 @@ def test_choose_records_the_signals_of_the_aligned_phrase(doc: Path) -> None:
         aligned=phrase(campus, "Redmond, Washington"),
     )
     choice, signals = choose("Where is the main campus?", given)
-    assert choice == Choice(campus, 32, 51)
+    assert choice == Span(campus, 32, 51)
     assert signals == Signals(
         candidate="Redmond, Washington",
         similarity=0.7,

@@ -27,18 +27,24 @@ _POSSESSIVE = re.compile(r"['’]s$")
 
 
 @dataclass(frozen=True)
-class Aligned:
-    """Where an answer phrase sits: ``evidence.text[start:end]``, and how much of the
-    phrase's content was found there (1.0: all of it)."""
+class Span:
+    """A phrase of one evidence sentence: ``sentence.text[start:end]``."""
 
-    evidence: Evidence
+    sentence: Evidence
     start: int
     end: int
-    share: float
 
     @property
     def text(self) -> str:
-        return self.evidence.text[self.start : self.end]
+        return self.sentence.text[self.start : self.end]
+
+
+@dataclass(frozen=True)
+class Aligned(Span):
+    """Where an answer phrase sits, and how much of the phrase's content was found there
+    (1.0: all of it)."""
+
+    share: float
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ class Reading:
     def sentences(self) -> list[Evidence]:
         """The sentences an answer may cite: the aligned phrase's, then the candidates'."""
         seen: dict[tuple[str, int], Evidence] = {}
-        first = [self.aligned.evidence] if self.aligned else []
+        first = [self.aligned.sentence] if self.aligned else []
         for sentence in [*first, *(c.sentence for c in self.candidates)]:
             seen.setdefault((sentence.source, sentence.start), sentence)
         return list(seen.values())

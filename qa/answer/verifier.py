@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.answer import abstention
+from qa.answer.alignment import Span
 from qa.answer.reading import Reading
 from qa.answer.yes_no import Judged
 from qa.corpus import documents
@@ -104,19 +105,6 @@ def agrees(free: str, candidate: str) -> bool:
     return token_f1(normalize_answer(free).split(), normalize_answer(candidate).split()) >= 0.5
 
 
-@dataclass(frozen=True)
-class Choice:
-    """The answer to show: ``sentence.text[start:end]``."""
-
-    sentence: Evidence
-    start: int
-    end: int
-
-    @property
-    def text(self) -> str:
-        return self.sentence.text[self.start : self.end]
-
-
 def repeats(span: str, said: str) -> bool:
     """Whether the span only repeats words already said (the question, or an answer
     shown earlier in the conversation). Marks inside a word count: "create-user" does
@@ -140,7 +128,7 @@ def whole_code(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def choose(question: str, reading: Reading, said: str = "") -> tuple[Choice | None, Signals]:
+def choose(question: str, reading: Reading, said: str = "") -> tuple[Span | None, Signals]:
     """What to answer, and the signals the abstention model judges it by: the LLM's
     phrase where it aligned and says something new, else the reader's best span."""
     generated, aligned = reading.generated, reading.aligned
@@ -156,12 +144,12 @@ def choose(question: str, reading: Reading, said: str = "") -> tuple[Choice | No
     )
     choice = None
     if aligned and not repeats(aligned.text, said or question):
-        choice = Choice(
-            aligned.evidence, *whole_code(aligned.evidence.text, aligned.start, aligned.end)
+        choice = Span(
+            aligned.sentence, *whole_code(aligned.sentence.text, aligned.start, aligned.end)
         )
         signals.from_llm = True
     elif best:
-        choice = Choice(best.sentence, *whole_code(best.sentence.text, best.start, best.end))
+        choice = Span(best.sentence, *whole_code(best.sentence.text, best.start, best.end))
     if choice is None:
         return None, signals
     if best:
@@ -265,7 +253,7 @@ def verify_yes_no(question: str, judged: Judged, context: list[Evidence]) -> Ver
     return Verdict(f"{judged.verdict} [1]", False, [citation], "", signals)
 
 
-def shown_span(choice: Choice) -> str:
+def shown_span(choice: Span) -> str:
     """The chosen span as an answer: without trailing punctuation, but keeping the
     full stop of an abbreviation ("U.S.")."""
     span = choice.text.strip().rstrip(".,;:")
@@ -288,7 +276,7 @@ def rule_out(question: str, span: str, said: str) -> str:
 
 
 def decide(
-    choice: Choice, span: str, signals: Signals, likelihood: float, min_confidence: float
+    choice: Span, span: str, signals: Signals, likelihood: float, min_confidence: float
 ) -> Verdict:
     """The answer for the chosen span (``span``: as shown) with the given likelihood, if
     the likelihood reaches the bar and the file still holds the sentence."""
