@@ -18,6 +18,7 @@ from qa.cpu import describe as describe_cpu
 from qa.dialogue import Conversation
 from qa.evaluation.evaluate import EvalReport, EvalResult, evaluate, load_questions
 from qa.index.store import Progress, Warn
+from qa.llm.gguf import check_model
 from qa.llm.model_files import MODEL_NAME
 from qa.models import Answer, IndexReport, StoreInfo, Turn
 from qa.pipeline import Pipeline, TokenSink, store_for
@@ -147,12 +148,16 @@ def info(*, settings: Settings | None = None) -> StoreInfo:
 
     settings = settings or configure()
     facts = store_for(settings).info()
-    facts.generator = (
-        f"{settings.llm_model} at {settings.llm_url} (its signals are weighed as fitted "
-        f"on the packaged {MODEL_NAME})"
-        if settings.llm_url
-        else f"{MODEL_NAME}, in-process (llama.cpp)"
-    )
+    facts.generator = f"{MODEL_NAME}, in-process (llama.cpp)"
+    borrowed = f"its signals are weighed as fitted on the packaged {MODEL_NAME}"
+    if settings.llm_url:
+        facts.generator = f"{settings.llm_model} at {settings.llm_url} ({borrowed})"
+    elif settings.llm_file:
+        model = check_model(settings.llm_file)
+        facts.generator = (
+            f"{model.name}, {model.path} ({model.size / 1e6:,.0f} MB), in-process "
+            f"(llama.cpp; {borrowed})"
+        )
     facts.reader = READERS[settings.reader]
     facts.cpu = describe_cpu()
     for package in PACKAGES:

@@ -22,13 +22,14 @@ from qa.answer.span_reader import ExtractiveReader, SpanReader
 from qa.answer.support import CHECK_TOKENS, SupportCheck
 from qa.answer.verifier import verify_reading
 from qa.answer.yes_no import JUDGE_TOKENS, Judge
-from qa.errors import StoreDamaged
+from qa.errors import ModelError, StoreDamaged
 from qa.guard import check_question, question_part
 from qa.index import indexing
 from qa.index.embeddings import Embedder, MiniLMEmbeddings
 from qa.index.store import Progress, Store, Warn
 from qa.llm.ahead import AHEAD
 from qa.llm.completion import CompletionLLM
+from qa.llm.gguf import check_model
 from qa.llm.inprocess import CHECK_SLOT, JUDGE_SLOT, REWRITE_SLOT, LlamaCppLLM
 from qa.models import Answer, IndexReport, Passage, Timings, Turn
 from qa.settings import Settings
@@ -77,7 +78,15 @@ def _reaching(settings: Settings, server: str) -> dict[str, Any]:
 
 
 def make_llm(settings: Settings) -> BaseLLM:
-    """The LLM server the settings name, else the packaged model in-process."""
+    """The LLM server the settings name, else their model file or the packaged model,
+    in-process."""
+    if settings.llm_url and settings.llm_file:
+        raise ModelError("--llm-url and --llm-file both name a model: give one of them")
+    if settings.llm_file:
+        model = check_model(settings.llm_file)
+        return LlamaCppLLM(
+            model=str(model.path), threads=settings.threads, max_tokens=settings.max_answer_tokens
+        )
     if settings.llm_url:
         from qa.llm.remote import ServerLLM
 

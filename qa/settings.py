@@ -77,6 +77,11 @@ class Settings(BaseSettings):
         description="OpenAI-compatible server (e.g. http://127.0.0.1:8080/v1); "
         "unset: the packaged Qwen2.5-Coder-1.5B-Instruct, in-process.",
     )
+    llm_file: Path | None = Field(
+        None,
+        description="A local GGUF model run in-process instead of the packaged one (its "
+        "chat template must be ChatML, as qa's prompts are).",
+    )
     llm_model: str = Field("default", description="Model name sent to the LLM server.")
     llm_api: Literal["chat", "completions"] = Field(
         "chat",

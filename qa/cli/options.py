@@ -64,6 +64,13 @@ SHARED = (
         "QA_LLM_API_KEY. [env: QA_LLM_URL; default: the packaged "
         "Qwen2.5-Coder-1.5B-Instruct, in-process]",
     ),
+    Shared(
+        "--llm-file",
+        "llm_file",
+        Path,
+        "A local GGUF model run in-process instead of the packaged one; its chat template "
+        "must be ChatML. [env: QA_LLM_FILE]",
+    ),
     Shared("--llm-model", "llm_model", str, "Model name for the LLM server. [env: QA_LLM_MODEL]"),
     Shared(
         "--llm-api",
