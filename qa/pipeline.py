@@ -146,8 +146,9 @@ class Pipeline:
         self.span_reader = span_reader or ExtractiveReader()
         self._retriever: Retriever | None = None
         self._baseline: Baseline | None = None
-        self._prepared = ""  # the answer prompt last read ahead
-        self._recalled = ""  # the answer prompt last read ahead or put back
+        # The retriever whose answer prompt was last read ahead, or read ahead or put back.
+        self._prepared: Retriever | None = None
+        self._recalled: Retriever | None = None
 
     def prepare(self, read_ahead: bool = True, followups: bool = False) -> threading.Thread | None:
         """While the user types the first question, read ahead what it will need, in
@@ -158,16 +159,20 @@ class Pipeline:
         before (``qa.llm.ahead``); without ``read_ahead`` (as a question is answered:
         nothing is read beside it) only that is done. The thread that reads them, if
         any is read."""
-        if not has_slots(self.llm):
-            return None
-        whole = self.retriever.whole_corpus is not None
-        context = reading.llm_context(self.retriever.passages(""), True, None) if whole else None
-        prefix = self.generator.prefix(context)
-        if prefix in (self._prepared, "" if read_ahead else self._recalled):
+        # A retriever is built anew whenever the corpus changes, and so the prompt: done
+        # for this one, nothing is to do (and nothing is recomputed on every question).
+        retriever = self.retriever
+        if not has_slots(self.llm) or retriever in (
+            self._prepared,
+            None if read_ahead else self._recalled,
+        ):
             return None
         if read_ahead:
-            self._prepared = prefix
-        self._recalled = prefix
+            self._prepared = retriever
+        self._recalled = retriever
+        whole = retriever.whole_corpus is not None
+        context = reading.llm_context(retriever.passages(""), True, None) if whole else None
+        prefix = self.generator.prefix(context)
         shared = [(self.llm, prefix)]
         if followups and self.rewriter.reader_ahead is not None:
             shared.append((self.rewriter.reader_ahead, self.rewriter.prefix([])))

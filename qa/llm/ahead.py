@@ -60,8 +60,8 @@ class ReadAhead:
         one the next question needs); the thread that reads them. A ``shared`` prompt is
         put back at once from disk when it was read before (then None), else read a piece
         at a time and saved."""
-        keeps = shared and isinstance(model, LlamaCppLLM)
-        if keeps and isinstance(model, LlamaCppLLM) and model.recall(prompt):
+        keeper = model if shared and isinstance(model, LlamaCppLLM) else None
+        if keeper is not None and keeper.recall(prompt):
             return None
         # Each piece, and the shared prompt whose reading to save once it is read.
         parts: list[tuple[BaseLLM, str, str | None]] = [
@@ -71,7 +71,7 @@ class ReadAhead:
             # A beginning of this prompt, still waiting, would now only cut the model's
             # cache of what it read since back to that beginning; its reading is saved
             # after this prompt's (which holds it) instead.
-            saved = prompt if keeps else None
+            saved = prompt if keeper is not None else None
             for waiting, piece, save in self._waiting:
                 if waiting is model and prompt.startswith(piece) and save is not None:
                     saved = save

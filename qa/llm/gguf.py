@@ -18,8 +18,20 @@ from typing import BinaryIO
 
 from qa.errors import ModelError
 
-_SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q"}
-_SCALARS[12] = "d"
+# GGUF value types and their struct formats: the numbers and bool; 8 is a string, 9 an array.
+_SCALARS = {
+    0: "B",
+    1: "b",
+    2: "H",
+    3: "h",
+    4: "I",
+    5: "i",
+    6: "f",
+    7: "?",
+    10: "Q",
+    11: "q",
+    12: "d",
+}
 _STRING, _ARRAY = 8, 9
 _MAX_ITEMS = 50_000_000  # a count past this is a damaged header, not a model
 _WANTED = ("general.name", "tokenizer.chat_template")

@@ -73,7 +73,8 @@ def _start(params: Any) -> Any:
 
 
 _loading = threading.Lock()
-_held: dict[int, str] = {}  # each slot's last prompt, which its cache begins with
+# Each slot's last prompt, which its cache begins with, by server (model, threads) and slot.
+_held: dict[tuple[str, int, int], str] = {}
 
 
 @cache
@@ -126,7 +127,7 @@ class LlamaCppLLM(CompletionLLM):
             "n_probs": TOP_ALTERNATIVES,
             "id_slot": self.slot,
         }
-        _held[self.slot] = prompt
+        _held[self._slot_key] = prompt
         return request
 
     def _backend(self) -> Any:
@@ -140,19 +141,19 @@ class LlamaCppLLM(CompletionLLM):
         if not path.is_file():
             return False
         if not self._slot_action("restore", path.name):
-            _held.pop(self.slot, None)  # what the slot holds now is not known
+            _held.pop(self._slot_key, None)  # what the slot holds now is not known
             with contextlib.suppress(OSError):  # cut short or from another build
                 path.unlink(missing_ok=True)
             return False
         with contextlib.suppress(OSError):  # the latest used are the ones kept
             path.touch()
-        _held[self.slot] = prompt
+        _held[self._slot_key] = prompt
         return True
 
     def holds(self, prompt: str) -> bool:
         """Whether the slot's cache already begins with the prompt (its last request
         or reading put back did), so reading it would only cut the cache back to it."""
-        return _held.get(self.slot, "").startswith(prompt)
+        return _held.get(self._slot_key, "").startswith(prompt)
 
     def remember(self, prompt: str) -> None:
         """Save the slot's reading of the prompt it has just read, for ``recall``; only the
@@ -168,6 +169,10 @@ class LlamaCppLLM(CompletionLLM):
                 old.unlink(missing_ok=True)
         except OSError:  # read-only, full, or another process removed a file meanwhile
             return
+
+    @property
+    def _slot_key(self) -> tuple[str, int, int]:
+        return (self.model, self.threads, self.slot)
 
     def _snapshot(self, prompt: str) -> Path:
         """The file for this prompt read by this model file in this slot's context."""
