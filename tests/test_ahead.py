@@ -143,3 +143,18 @@ def test_cancel_leaves_only_the_piece_in_hand() -> None:
     thread.join(timeout=5)
     assert not thread.is_alive()
     assert llm.prompts == []
+
+
+def test_copies_of_one_slot_share_what_waits() -> None:
+    """The conversation's prompt, read with the rewriter's own model, drops the shared
+    instructions waiting to be read with a copy of it (the read-ahead copy)."""
+    KEPT.clear()
+    rewriter = KeepingLLM(max_tokens=48, slot=1)
+    ahead = ReadAhead()
+    with ahead.answering():
+        ahead.read(rewriter.model_copy(update={"max_tokens": 1}), TURN * 4, shared=True)
+        thread = ahead.read(rewriter, TURN * 4 + "Last question:", first=True)
+    assert thread is not None
+    thread.join(timeout=5)
+    assert rewriter.prompts == [TURN * 4 + "Last question:"]
+    assert KEPT == {TURN * 4: TURN * 4 + "Last question:"}

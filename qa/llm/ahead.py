@@ -41,6 +41,14 @@ def pieces(prompt: str) -> list[str]:
     return cuts
 
 
+def same_cache(one: BaseLLM, other: BaseLLM) -> bool:
+    """Whether two models read into one cache: the same object, or in-process copies of
+    one slot (the read-ahead copies differ from the task's model only in their options)."""
+    if isinstance(one, LlamaCppLLM) and isinstance(other, LlamaCppLLM):
+        return one.slot_key == other.slot_key
+    return one is other
+
+
 class ReadAhead:
     """The prompts waiting to be read ahead, and whether a question is being answered."""
 
@@ -73,12 +81,12 @@ class ReadAhead:
             # after this prompt's (which holds it) instead.
             saved = prompt if keeper is not None else None
             for waiting, piece, save in self._waiting:
-                if waiting is model and prompt.startswith(piece) and save is not None:
+                if same_cache(waiting, model) and prompt.startswith(piece) and save is not None:
                     saved = save
             self._waiting = deque(
                 (waiting, piece, save)
                 for waiting, piece, save in self._waiting
-                if waiting is not model or not prompt.startswith(piece)
+                if not same_cache(waiting, model) or not prompt.startswith(piece)
             )
             parts[-1] = (model, prompt, saved)
             if first:

@@ -127,7 +127,7 @@ class LlamaCppLLM(CompletionLLM):
             "n_probs": TOP_ALTERNATIVES,
             "id_slot": self.slot,
         }
-        _held[self._slot_key] = prompt
+        _held[self.slot_key] = prompt
         return request
 
     def _backend(self) -> Any:
@@ -141,19 +141,19 @@ class LlamaCppLLM(CompletionLLM):
         if not path.is_file():
             return False
         if not self._slot_action("restore", path.name):
-            _held.pop(self._slot_key, None)  # what the slot holds now is not known
+            _held.pop(self.slot_key, None)  # what the slot holds now is not known
             with contextlib.suppress(OSError):  # cut short or from another build
                 path.unlink(missing_ok=True)
             return False
         with contextlib.suppress(OSError):  # the latest used are the ones kept
             path.touch()
-        _held[self._slot_key] = prompt
+        _held[self.slot_key] = prompt
         return True
 
     def holds(self, prompt: str) -> bool:
         """Whether the slot's cache already begins with the prompt (its last request
         or reading put back did), so reading it would only cut the cache back to it."""
-        return _held.get(self._slot_key, "").startswith(prompt)
+        return _held.get(self.slot_key, "").startswith(prompt)
 
     def remember(self, prompt: str) -> None:
         """Save the slot's reading of the prompt it has just read, for ``recall``; only the
@@ -171,7 +171,9 @@ class LlamaCppLLM(CompletionLLM):
             return
 
     @property
-    def _slot_key(self) -> tuple[str, int, int]:
+    def slot_key(self) -> tuple[str, int, int]:
+        """The slot and its server (model file, threads): copies of a model with other
+        options read into the same cache."""
         return (self.model, self.threads, self.slot)
 
     def _snapshot(self, prompt: str) -> Path:
