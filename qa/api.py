@@ -14,8 +14,11 @@ from typing import Any
 from langchain_core.runnables import Runnable
 
 from qa import interop
+from qa.answer import abstention
 from qa.cpu import describe as describe_cpu
 from qa.dialogue import Conversation
+from qa.evaluation.calibrate import Calibrated, fittable
+from qa.evaluation.calibrate import calibrate as fit_model
 from qa.evaluation.evaluate import EvalReport, EvalResult, evaluate, load_questions
 from qa.index.store import Progress, Warn
 from qa.llm.gguf import check_model
@@ -134,6 +137,55 @@ def evaluate_file(
     return evaluate(questions, lambda q, turns: runner.ask(q, history=turns), on_result)
 
 
+def model_name(settings: Settings) -> str:
+    """The LLM the settings answer with, in a few words."""
+    if settings.llm_url:
+        return f"{settings.llm_model} at {settings.llm_url}"
+    if settings.llm_file:
+        return f"{check_model(settings.llm_file).name} ({settings.llm_file})"
+    return MODEL_NAME
+
+
+def calibrate(
+    path: Path,
+    *,
+    settings: Settings | None = None,
+    limit: int | None = None,
+    on_result: Callable[[EvalResult], None] | None = None,
+    warn: Warn | None = None,
+) -> Calibrated:
+    """Fit abstention to the model in use from a JSONL question set (with unanswerable
+    questions), and keep the fit where every later question with this model finds it."""
+    settings = (settings or configure()).model_copy(update={"min_confidence": 0.0})
+    questions = load_questions(path)[:limit]
+    fittable(questions, path, settings.reader)  # before any model is loaded
+    runner = pipeline(settings)
+    runner.refresh(warn)
+    return fit_model(
+        questions,
+        path,
+        lambda q, turns: runner.ask(q, history=turns),
+        runner.check,
+        runner.retriever,
+        abstention.fit_file(settings),
+        model_name(settings),
+        settings.reader,
+        on_result,
+    )
+
+
+def fit_in_use(settings: Settings) -> str:
+    """Whose abstention fit weighs the answering model's signals, for ``qa info``."""
+    own = abstention.own_fit(settings)
+    if own is not None:
+        fitted = abstention.load(own).fitted.get(settings.reader)
+        if fitted:
+            return f"its own fit, {own} ({fitted.split(': ', 1)[-1]})"
+    if settings.llm_url or settings.llm_file:
+        return f"the packaged {MODEL_NAME}'s fit (run `qa calibrate` to fit this model)"
+    return f"the shipped fit ({abstention.WEIGHTS_FILE})"
+
+
 _EXTRACTIVE = "extractive MiniLM-L6 (ONNX Runtime, int8 with 7-bit weights)"
 READERS = {
     "combined": f"the generator, checked against the {_EXTRACTIVE}",
@@ -149,16 +201,15 @@ def info(*, settings: Settings | None = None) -> StoreInfo:
     settings = settings or configure()
     facts = store_for(settings).info()
     facts.generator = f"{MODEL_NAME}, in-process (llama.cpp)"
-    borrowed = f"its signals are weighed as fitted on the packaged {MODEL_NAME}"
     if settings.llm_url:
-        facts.generator = f"{settings.llm_model} at {settings.llm_url} ({borrowed})"
+        facts.generator = f"{settings.llm_model} at {settings.llm_url}"
     elif settings.llm_file:
         model = check_model(settings.llm_file)
         facts.generator = (
-            f"{model.name}, {model.path} ({model.size / 1e6:,.0f} MB), in-process "
-            f"(llama.cpp; {borrowed})"
+            f"{model.name}, {model.path} ({model.size / 1e6:,.0f} MB), in-process (llama.cpp)"
         )
     facts.reader = READERS[settings.reader]
+    facts.abstention = fit_in_use(settings)
     facts.cpu = describe_cpu()
     for package in PACKAGES:
         try:

@@ -10,7 +10,8 @@ message as one line and exits non-zero. The tree::
     │   ├── StoreDamaged its files are unreadable or from another version (qa rebuilds it)
     │   └── EmbedderMismatch  its vectors come from another embedding model than this run's
     ├── ModelError       a packaged model is missing or fails to load or run
-    └── EvalFileError    a question-set file for ``qa eval`` is malformed
+    └── EvalFileError    a question-set file for ``qa eval`` or ``qa calibrate`` is malformed
+                         or cannot be fitted
 """
 
 

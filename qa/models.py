@@ -213,5 +213,6 @@ class StoreInfo(BaseModel):
     embedding_model: str = ""
     generator: str = ""
     reader: str = ""
+    abstention: str = ""  # whose fit weighs the model's signals
     cpu: str = ""
     versions: dict[str, str] = Field(default_factory=dict)

@@ -265,12 +265,13 @@ class Pipeline:
 
         def check(draft: Draft) -> Answer:
             started = time.perf_counter()
+            fit = abstention.own_fit(s)  # the answering model's, once qa calibrate made it
             threshold = s.min_confidence
             if threshold is None:
-                threshold = abstention.model_for(s.reader).threshold
+                threshold = abstention.model_for(s.reader, fit).threshold
             check = self.check if self.checks_support else None
             verdict = verify_reading(
-                draft.question, draft.reading, s.reader, threshold, shown, check
+                draft.question, draft.reading, s.reader, threshold, shown, check, fit
             )
             draft.timings.verify_s = time.perf_counter() - started
             return Answer(question=draft.asked, timings=draft.timings, **vars(verdict))

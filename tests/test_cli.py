@@ -42,6 +42,7 @@ def test_every_command_has_help_text() -> None:
         "ask",
         "chat",
         "eval",
+        "calibrate",
         "config",
         "info",
         "serve-llm",
@@ -80,7 +81,7 @@ def test_an_llm_answer_not_in_the_documents_is_never_shown(
     """The reader's span stands in for it (every answer trusted here: the decision is
     tests/test_verifier.py's)."""
     trusting = Logistic(weights={}, bias=2.0, threshold=0.5)
-    monkeypatch.setattr(abstention, "model_for", lambda mode: trusting)
+    monkeypatch.setattr(abstention, "model_for", lambda mode, fit=None: trusting)
     llm.reply = " Sam Altman"
     result = runner.invoke(app, ["ask", "Who is OpenAI's chief executive?"])
     assert result.exit_code == 0
@@ -386,7 +387,9 @@ def test_a_project_qa_toml_that_sends_text_to_a_server_is_named_every_run(
     result = runner.invoke(app, ["ask", QUESTION])
     assert result.exit_code == 1
     assert result.stderr.splitlines()[:2] == said
-    assert result.stderr.splitlines()[2].startswith("error: cannot reach the Chroma server")
+    note, error = result.stderr.splitlines()[2:]  # the model's fit is not its own
+    assert note.startswith("note: http://198.51.100.7:8080/v1 is weighed by the abstention fit")
+    assert error.startswith("error: cannot reach the Chroma server")
 
     monkeypatch.setenv("QA_CHROMA_URL", "")  # the user's own choice overrides the file
     result = runner.invoke(app, ["config", "--llm-url", "http://127.0.0.1:8080/v1"])

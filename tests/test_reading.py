@@ -159,7 +159,7 @@ def test_read_of_no_passages_asks_no_model() -> None:
 def test_the_llms_aligned_phrase_is_answered_and_cited(
     passages: list[Passage], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(abstention, "model_for", lambda mode: Fixed(0.9))
+    monkeypatch.setattr(abstention, "model_for", lambda mode, fit=None: Fixed(0.9))
     generator = Generator(ScriptedLLM(reply=" Redmond, Washington."), PROMPT)
     reader = ScriptedReader(("$200 million", 9.0, 1.0))
     reading = read("Where is the main campus?", passages, reader, generator)
@@ -172,7 +172,7 @@ def test_the_llms_aligned_phrase_is_answered_and_cited(
 def test_the_extractive_reader_alone_answers_with_its_span(
     passages: list[Passage], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(abstention, "model_for", lambda mode: Fixed(0.9))
+    monkeypatch.setattr(abstention, "model_for", lambda mode, fit=None: Fixed(0.9))
     reading = read("How much is the contract worth?", passages, ScriptedReader(("$200", 8.0, -4.0)))
     verdict = verify_reading("How much is the contract worth?", reading, "extractive", 0.5)
     assert verdict.answer == "$200 [1]"

@@ -100,15 +100,17 @@ def test_info_before_and_after_indexing(workdir: Path, capsys: pytest.CaptureFix
         "reader     the generator, checked against the extractive MiniLM-L6 "
         "(ONNX Runtime, int8 with 7-bit weights)"
     )
-    assert after[9] == f"cpu        {describe_cpu()}"
-    assert after[10].startswith("versions   qa 0.1.0, chromadb ")
+    assert after[9].startswith("abstention the shipped fit (") and after[9].endswith(".json)")
+    assert after[10] == f"cpu        {describe_cpu()}"
+    assert after[11].startswith("versions   qa 0.1.0, chromadb ")
     (workdir / "seeds" / "extra.txt").write_text("Something new.\n", encoding="utf-8")
     assert run(["info", "--llm-url", "http://gpu:8000/v1", "--llm-model", "big"]) == 0
     shown = capsys.readouterr().out
     assert "index      changed since the last index run\n" in shown
+    assert "generator  big at http://gpu:8000/v1\n" in shown
     assert (
-        "generator  big at http://gpu:8000/v1 (its signals are weighed as fitted on the "
-        "packaged Qwen2.5-Coder-1.5B-Instruct Q4_K_M)\n"
+        "abstention the packaged Qwen2.5-Coder-1.5B-Instruct Q4_K_M's fit (run `qa calibrate` "
+        "to fit this model)\n"
     ) in shown
 
 

