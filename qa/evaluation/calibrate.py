@@ -136,8 +136,10 @@ def calibrate(
     done = recorded(log, sha)
     kept = sum(q.id in done for q in scored)
     fit_path.parent.mkdir(parents=True, exist_ok=True)
-    if not done:
-        log.write_text(sha + "\n", encoding="utf-8")
+    # written afresh with what was read: a line cut short by a stop is dropped, not
+    # run on into the next answer appended
+    kept_lines = [result.model_dump_json() for result in done.values()]
+    log.write_text("".join(line + "\n" for line in [sha, *kept_lines]), encoding="utf-8")
     for item in scored:
         if item.id in done:
             if on_result:
