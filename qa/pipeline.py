@@ -85,7 +85,12 @@ def make_llm(settings: Settings) -> BaseLLM:
     if settings.llm_file:
         model = check_model(settings.llm_file)
         return LlamaCppLLM(
-            model=str(model.path), threads=settings.threads, max_tokens=settings.max_answer_tokens
+            model=str(model.path),
+            threads=settings.threads,
+            max_tokens=settings.max_answer_tokens,
+            template="" if model.chatml else model.template,
+            bos=model.bos,
+            eos=model.eos,
         )
     if settings.llm_url:
         from qa.llm.remote import ServerLLM

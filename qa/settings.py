@@ -79,8 +79,8 @@ class Settings(BaseSettings):
     )
     llm_file: Path | None = Field(
         None,
-        description="A local GGUF model run in-process instead of the packaged one (its "
-        "chat template must be ChatML, as qa's prompts are).",
+        description="A local GGUF model run in-process instead of the packaged one, "
+        "prompted in the chat template its file carries.",
     )
     llm_model: str = Field("default", description="Model name sent to the LLM server.")
     llm_api: Literal["chat", "completions"] = Field(

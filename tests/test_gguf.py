@@ -22,15 +22,16 @@ def string(text: str) -> bytes:
     return struct.pack("<Q", len(raw)) + raw
 
 
-def gguf(path: Path, strings: dict[str, str]) -> Path:
-    """A GGUF header with a number, an array of strings (as the vocabulary is) and the
-    given string values."""
+def gguf(path: Path, strings: dict[str, str], ids: dict[str, int] | None = None) -> Path:
+    """A GGUF header with a number, an array of strings (as the vocabulary is), the
+    given string values and the given token ids (uint32)."""
     pairs = [
         string("general.alignment") + struct.pack("<II", 4, 32),
         string("tokenizer.ggml.tokens")
         + struct.pack("<IIQ", 9, 8, 3)
-        + b"".join(string(t) for t in ("<s>", "hello", "world")),
+        + b"".join(string(t) for t in ("<s>", "hello", "</s>")),
         *(string(key) + struct.pack("<I", 8) + string(value) for key, value in strings.items()),
+        *(string(key) + struct.pack("<II", 4, value) for key, value in (ids or {}).items()),
     ]
     path.write_bytes(b"GGUF" + struct.pack("<IQQ", 3, 0, len(pairs)) + b"".join(pairs))
     return path
@@ -66,7 +67,11 @@ def cut_short(path: Path) -> Path:
         (text, "is not a GGUF model file"),
         (cut_short, "ends early"),
         (lambda p: gguf(p, {"general.name": "Base"}), "carries no chat template"),
-        (lambda p: gguf(p, {"tokenizer.chat_template": "[INST] {{ x }} [/INST]"}), "not ChatML"),
+        (lambda p: gguf(p, {"tokenizer.chat_template": "[INST] {{ x }} [/INST]"}), "leaves out"),
+        (
+            lambda p: gguf(p, {"tokenizer.chat_template": "{% for m in messages %}"}),
+            "cannot be read",
+        ),
     ],
 )
 def test_a_wrong_file_is_one_line_that_says_why(

@@ -19,7 +19,8 @@ from qa.answer.generator import STOP, Generator
 from qa.cli.main import run
 from qa.errors import ModelError
 from qa.index.remote_embeddings import BATCH, ServerEmbeddings
-from qa.llm.remote import ServerLLM, chat_messages
+from qa.llm.remote import ServerLLM
+from qa.llm.template import chat_messages
 from qa.models import Evidence
 
 KEY = "sk-test-secret-123"

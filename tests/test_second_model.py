@@ -81,3 +81,33 @@ def test_the_second_model_is_calibrated_and_then_weighed_by_its_own_fit(
         assert answer.reason.endswith(f"below {own.threshold:.2f}")
     else:
         assert "April" in answer.answer and answer.citations
+
+
+@pytest.mark.slow
+def test_a_chat_template_rendered_by_qa_is_what_the_model_was_trained_on(
+    model_file: Path,
+) -> None:
+    """The route a non-ChatML model takes (qa.llm.template), tried with this model's own
+    template (Qwen's, ChatML): every prompt comes out exactly as written, and the
+    in-process model answers the same through it."""
+    from qa.answer.generator import load_prompt
+    from qa.llm.gguf import check_model
+    from qa.llm.inprocess import LlamaCppLLM
+    from qa.llm.template import template_for
+    from qa.settings import packaged_prompts
+
+    model = check_model(model_file)
+    assert model.chatml and (model.bos, model.eos) == ("<|endoftext|>", "<|im_end|>")
+    own = template_for(model.template, model.bos, model.eos)
+    for name in ("answer.txt", "rewrite.txt", "yes-no.txt", "check.txt"):
+        prompt = load_prompt(packaged_prompts() / name)
+        whole = prompt.format(**{field: f"the {field}" for field in prompt.input_variables})
+        assert own.render(whole) == whole, name
+    answer = load_prompt(packaged_prompts() / "answer.txt").format(
+        context="The bridge opened in 1932 and was painted red in 1990.",
+        question="When was the bridge painted red?",
+    )
+    plain = LlamaCppLLM(model=str(model_file), threads=2, max_tokens=8)
+    rendered = plain.model_copy(update={"template": model.template, "eos": model.eos, "slot": 1})
+    stop = ["<|im_end|>", "\n\n"]
+    assert rendered.invoke(answer, stop=stop) == plain.invoke(answer, stop=stop) == "1990"

@@ -68,8 +68,8 @@ SHARED = (
         "--llm-file",
         "llm_file",
         Path,
-        "A local GGUF model run in-process instead of the packaged one; its chat template "
-        "must be ChatML. [env: QA_LLM_FILE]",
+        "A local GGUF model run in-process instead of the packaged one, prompted in the "
+        "chat template its file carries. [env: QA_LLM_FILE]",
     ),
     Shared("--llm-model", "llm_model", str, "Model name for the LLM server. [env: QA_LLM_MODEL]"),
     Shared(

@@ -3,10 +3,10 @@ so that a wrong file is one line that says what is wrong, never a crash or a mod
 answers in a template it was not trained on.
 
 Only the header is read: the magic, the version and the key-value metadata, where the
-model's name (``general.name``) and its chat template (``tokenizer.chat_template``) are.
-qa's prompts are written in ChatML (``prompts/*.txt``), so a model whose template is not
-ChatML is refused with the way round it: serve it with llama.cpp's server, which applies
-its own template, and give that to ``--llm-url``.
+model's name (``general.name``), its chat template (``tokenizer.chat_template``) and its
+vocabulary (for the text of its BOS and EOS tokens) are. qa's prompts are written in
+ChatML; a model with another template has them rendered in its own
+(``qa.llm.template``), which is tried on a short conversation here.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from qa.errors import ModelError
+from qa.llm.template import check as check_template
 
 # GGUF value types and their struct formats: the numbers and bool; 8 is a string, 9 an array.
 _SCALARS = {
@@ -35,15 +36,26 @@ _SCALARS = {
 _STRING, _ARRAY = 8, 9
 _MAX_ITEMS = 50_000_000  # a count past this is a damaged header, not a model
 _WANTED = ("general.name", "tokenizer.chat_template")
+_TOKEN_IDS = ("tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id")
+_TOKENS = "tokenizer.ggml.tokens"
 
 
 @dataclass(frozen=True)
 class ModelFile:
-    """A local GGUF model: where it is, its size, and the name its metadata gives."""
+    """A local GGUF model: where it is, its size, the name its metadata gives, and its
+    chat template with the text of its BOS and EOS tokens."""
 
     path: Path
     size: int
     name: str
+    template: str = ""
+    bos: str = ""
+    eos: str = ""
+
+    @property
+    def chatml(self) -> bool:
+        """Whether its template is ChatML, the one qa's prompts are written in."""
+        return "<|im_start|>" in self.template
 
 
 def _read(stream: BinaryIO, fmt: str) -> int | float | bool:
@@ -89,21 +101,34 @@ def _skip(stream: BinaryIO, kind: int) -> None:
 
 
 def metadata(stream: BinaryIO) -> dict[str, str]:
-    """The string values of the wanted keys in a GGUF header (version 2 or 3)."""
+    """The string values of the wanted keys in a GGUF header (version 2 or 3), and the
+    text of its BOS and EOS tokens ("bos", "eos") where it names them."""
     if stream.read(4) != b"GGUF":
         raise ValueError("it does not start as a GGUF file does")
     version = int(_read(stream, "I"))
     if version not in (2, 3):
         raise ValueError(f"GGUF version {version} (llama.cpp reads 2 and 3)")
     _count(stream)  # tensors
-    found = {}
+    found: dict[str, str] = {}
+    ids: dict[str, int] = {}
+    tokens: list[str] = []
     for _ in range(_count(stream)):
         key = _string(stream)
         kind = int(_read(stream, "I"))
         if key in _WANTED and kind == _STRING:
             found[key] = _string(stream)
+        elif key in _TOKEN_IDS and kind in _SCALARS:
+            ids[key.split(".")[-1]] = int(_read(stream, _SCALARS[kind]))
+        elif key == _TOKENS and kind == _ARRAY and int(_read(stream, "I")) == _STRING:
+            tokens = [_string(stream) for _ in range(_count(stream))]
+        elif key == _TOKENS and kind == _ARRAY:
+            raise ValueError("its vocabulary is not a list of strings")
         else:
             _skip(stream, kind)
+    for name in ("bos", "eos"):
+        at = ids.get(f"{name}_token_id")
+        if at is not None and 0 <= at < len(tokens):
+            found[name] = tokens[at]
     return found
 
 
@@ -127,9 +152,17 @@ def check_model(path: Path) -> ModelFile:
         raise ModelError(
             f"{path} carries no chat template; qa needs an instruction-tuned model with one"
         )
-    if "<|im_start|>" not in template:
-        raise ModelError(
-            f"{path}'s chat template is not ChatML, which qa's prompts are written in: "
-            "serve it with llama.cpp's llama-server and give its URL to --llm-url"
-        )
-    return ModelFile(path, size, found.get("general.name") or path.stem)
+    model = ModelFile(
+        path,
+        size,
+        found.get("general.name") or path.stem,
+        template,
+        found.get("bos", ""),
+        found.get("eos", ""),
+    )
+    if not model.chatml:
+        try:
+            check_template(model.template, model.bos, model.eos)
+        except ModelError as exc:
+            raise ModelError(f"{path}: {exc}") from None
+    return model

@@ -19,6 +19,7 @@ from typing import Any
 from qa.errors import ModelError
 from qa.llm.completion import TOP_ALTERNATIVES, Alternatives, Completion, CompletionLLM
 from qa.llm.model_files import cache_dir, model_path
+from qa.llm.template import template_for
 
 CONTEXT_TOKENS = 2048  # a corpus read whole (under 6 kB: about 1,500 tokens) and the answer fit
 # Four slots, each with its own cached prompt: answers in the first, follow-up rewrites in
@@ -112,12 +113,25 @@ class LlamaCppLLM(CompletionLLM):
     model: str = ""  # the packaged model unless a GGUF path is given
     threads: int
     slot: int = ANSWER_SLOT
+    # A model whose chat template is not ChatML: that template (qa.llm.template) and the
+    # text of its BOS and EOS tokens; empty for ChatML, in which the prompts are written.
+    template: str = ""
+    bos: str = ""
+    eos: str = ""
+
+    def native(self, prompt: str) -> str:
+        """The prompt as this model reads it: in its own chat template where it has one
+        other than ChatML."""
+        if not self.template:
+            return prompt
+        return template_for(self.template, self.bos, self.eos).render(prompt)
 
     @property
     def _llm_type(self) -> str:
         return "xllamacpp"
 
     def _request(self, prompt: str, stop: list[str] | None, stream: bool) -> dict[str, Any]:
+        prompt = self.native(prompt)
         request: dict[str, Any] = {
             "prompt": prompt,
             "max_tokens": self.max_tokens,
@@ -137,6 +151,7 @@ class LlamaCppLLM(CompletionLLM):
     def recall(self, prompt: str) -> bool:
         """Put back this slot's reading of the prompt, saved by ``remember`` in this or an
         earlier process (milliseconds, where reading it takes seconds); whether it was."""
+        prompt = self.native(prompt)
         path = self._snapshot(prompt)
         if not path.is_file():
             return False
@@ -153,7 +168,7 @@ class LlamaCppLLM(CompletionLLM):
     def holds(self, prompt: str) -> bool:
         """Whether the slot's cache already begins with the prompt (its last request
         or reading put back did), so reading it would only cut the cache back to it."""
-        return _held.get(self.slot_key, "").startswith(prompt)
+        return _held.get(self.slot_key, "").startswith(self.native(prompt))
 
     def remember(self, prompt: str) -> None:
         """Save the slot's reading of the prompt it has just read, for ``recall``; only the
@@ -162,7 +177,7 @@ class LlamaCppLLM(CompletionLLM):
         folder = snapshot_dir()
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            if not self._slot_action("save", self._snapshot(prompt).name):
+            if not self._slot_action("save", self._snapshot(self.native(prompt)).name):
                 return
             kept = sorted(folder.glob("*.bin"), key=lambda p: p.stat().st_mtime, reverse=True)
             for old in kept[SNAPSHOTS:]:

@@ -17,7 +17,6 @@ is never part of a message.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -25,20 +24,10 @@ from pydantic import PrivateAttr, SecretStr
 
 from qa.errors import ModelError
 from qa.llm.completion import Alternatives, Completion, CompletionLLM
+from qa.llm.template import chat_messages
 
 if TYPE_CHECKING:
     import openai
-
-_TURN = re.compile(r"<\|im_start\|>(system|user|assistant)\n(.*?)(?:<\|im_end\|>\s*|$)", re.DOTALL)
-
-
-def chat_messages(prompt: str) -> list[dict[str, str]]:
-    """The turns of a ChatML prompt as chat messages (the open assistant turn at its end
-    is where the reply goes, so it is left out); other text is one user message."""
-    turns = [(role, text.strip()) for role, text in _TURN.findall(prompt)]
-    if turns and turns[-1] == ("assistant", ""):
-        turns.pop()
-    return [{"role": r, "content": t} for r, t in turns] or [{"role": "user", "content": prompt}]
 
 
 SERVER_ALTERNATIVES = 5  # the OpenAI completions API allows at most 5
