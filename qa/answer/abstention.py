@@ -141,6 +141,8 @@ def fit_file(settings: Settings) -> Path:
     elif settings.llm_file:
         try:
             stat = settings.llm_file.stat()
+        except FileNotFoundError:
+            raise ModelError(f"no model file at {settings.llm_file}") from None
         except OSError as exc:
             raise ModelError(f"cannot read the model file {settings.llm_file}: {exc}") from exc
         basis = f"file {_fingerprint(settings.llm_file, stat.st_size, stat.st_mtime_ns)}"
@@ -180,15 +182,13 @@ def save(models: AbstentionModels, path: Path = WEIGHTS_FILE) -> None:
 def fit_notice(settings: Settings) -> str | None:
     """Said once per model other than the packaged one that has no fit of its own: its
     signals are weighed as fitted for the packaged model, and how to fit them to it."""
-    if not (settings.llm_url or settings.llm_file):
-        return None
-    if settings.llm_file:
-        check_model(settings.llm_file)  # a file that is no model is that error, not this note
-    if own_fit(settings):
+    if not (settings.llm_url or settings.llm_file) or own_fit(settings):
         return None
     marker = fit_file(settings).with_suffix(".noticed")
     if marker.exists():
         return None
+    if settings.llm_file:
+        check_model(settings.llm_file)  # a file that is no model is that error, not this note
     with suppress(OSError):  # said again next time: better than never
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.touch()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import BinaryIO
 
@@ -134,7 +135,19 @@ def metadata(stream: BinaryIO) -> dict[str, str]:
 
 def check_model(path: Path) -> ModelFile:
     """The model file at ``path``, if llama.cpp can run it with qa's prompts; else a
-    ModelError that says why in one line."""
+    ModelError that says why in one line. Read once per version of the file (reading
+    the vocabulary for the BOS and EOS tokens takes a third of a second)."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise ModelError(f"no model file at {path}") from None
+    except OSError as exc:
+        raise ModelError(f"cannot read {path}: {exc.strerror}") from None
+    return _checked(path, stat.st_size, stat.st_mtime_ns)
+
+
+@cache
+def _checked(path: Path, size: int, mtime_ns: int) -> ModelFile:
     try:
         with path.open("rb") as stream:
             found = metadata(stream)
