@@ -111,8 +111,7 @@ def fittable(questions: list[EvalQuestion], path: Path, mode: str) -> list[EvalQ
     if not any(q.expects_answer is False for q in scored):
         raise EvalFileError(
             f'{path}: no unanswerable questions ("answerable": false); the threshold is '
-            "chosen by "
-            "how many of those the model declines"
+            "chosen by how many of those the model declines"
         )
     return scored
 
