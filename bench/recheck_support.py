@@ -18,31 +18,8 @@ import os
 import time
 from pathlib import Path
 
-from qa.answer.retriever import Retriever
-from qa.evaluation.evaluate import EvalReport, EvalResult
-from qa.models import Evidence
-
-
-def cited_sentence(result: EvalResult) -> Evidence | None:
-    if not result.citations:
-        return None
-    c = result.citations[0]
-    return Evidence(
-        source=c.source,
-        start=c.start,
-        end=c.end,
-        line_start=c.line_start,
-        line_end=c.line_end,
-        text=c.quote,
-    )
-
-
-def retrieved_sentence(retriever: Retriever, question: str, candidate: str) -> Evidence | None:
-    for passage in retriever.passages(question):
-        for sentence in passage.sentences:
-            if candidate.lower() in sentence.text.lower():
-                return sentence
-    return None
+from qa.evaluation.calibrate import checked
+from qa.evaluation.evaluate import EvalReport
 
 
 def main() -> None:
@@ -61,20 +38,13 @@ def main() -> None:
     report = EvalReport.model_validate_json(args.report.read_text(encoding="utf-8"))
     started, asked, lost = time.perf_counter(), 0, 0
     for result in report.results:
-        signals = result.signals
-        if signals is None or not signals.candidate or signals.yes_no:
-            continue
-        sentence = cited_sentence(result) or retrieved_sentence(
-            pipeline.retriever, result.question, signals.candidate
-        )
-        if sentence is None:
-            lost += 1
-            signals.supported = None
-            continue
-        signals.supported = pipeline.check(result.question, sentence, signals.candidate)
-        asked += 1
+        signals = checked(result, pipeline.retriever, pipeline.check).signals
+        if signals is not None and signals.candidate and not signals.yes_no:
+            asked += signals.supported is not None
+            lost += signals.supported is None
     args.out.write_text(report.model_dump_json(indent=1), encoding="utf-8")
-    print(f"checked {asked}, sentence not found for {lost}, {time.perf_counter() - started:.0f} s")
+    spent = time.perf_counter() - started
+    print(f"checked {asked}, no sentence or no probability for {lost}, {spent:.0f} s")
 
 
 if __name__ == "__main__":

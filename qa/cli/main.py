@@ -64,7 +64,6 @@ def prepared(settings: Settings) -> Pipeline:
     from qa import api
 
     runner = api.pipeline(settings)
-    notify_fit(settings)
     report = runner.refresh(warn)
     if report is not None:
         note(report.summary())
@@ -156,7 +155,9 @@ def chat(*, given: Given) -> None:
     """Ask questions interactively; answers stream as they are written."""
     from qa.cli.chat import run_chat
 
-    run_chat(prepared(given.settings()), given.debug)
+    settings = given.settings()
+    notify_fit(settings)
+    run_chat(prepared(settings), given.debug)
 
 
 @app.command("eval")
@@ -182,6 +183,7 @@ def eval_command(
 
     settings = given.settings()
     questions = load_questions(file)[:limit]
+    notify_fit(settings)
     runner = prepared(settings)
     recipes: list[tuple[str, Ask]] = [("qa", lambda q, turns: runner.ask(q, history=turns))]
     if baseline:  # the tutorial recipe has no memory: a follow-up is asked as it is
