@@ -77,7 +77,13 @@ def test_the_second_model_is_calibrated_and_then_weighed_by_its_own_fit(
     answer = api.ask(
         "When did Microsoft get approval for its Azure OpenAI Service?", settings=settings
     )
-    if answer.abstained:  # then by the threshold of its own fit
+    signals = answer.signals
+    assert signals is not None and signals.candidate
+    # its confidence is its own fit's (the full model's, or the band's where that is sure)
+    assert own.before_check is not None
+    weighed = {round(m.probability(signals), 4) for m in (own, own.before_check.model)}
+    assert signals.confidence in weighed
+    if answer.abstained:
         assert answer.reason.endswith(f"below {own.threshold:.2f}")
     else:
         assert "April" in answer.answer and answer.citations
