@@ -37,7 +37,7 @@ def evidence() -> list[Evidence]:
     ("phrase", "question", "shown", "share"),
     [
         ("$200 million", "", "$200 million", 1.0),
-        ("200 million", "", "200 million", 1.0),
+        ("200 million", "", "$200 million", 1.0),  # the currency sign belongs to the amount
         ("OPENAI FOR GOVERNMENT", "", "OpenAI for Government", 1.0),  # case
         ("Washington, D.C.", "", "Washington, D.C", 1.0),  # the verifier adds the final stop
         ("public-benefit corporation", "", "public‑benefit corporation", 1.0),  # U+2011 hyphen
@@ -46,6 +46,8 @@ def evidence() -> list[Evidence]:
         ("Oracle, Google Cloud, SoftBank", "", "Oracle, Google Cloud and SoftBank", 1.0),
         ("the larger future stake", "", "larger future stake", 1.0),  # an added article
         ("Microsoft’s desire", "", "Microsoft’s desire", 1.0),
+        ("Microsoft", "Who wants a larger stake?", "Microsoft", 1.0),  # without the "'s"
+        ("Microsoft's", "Who wants a larger stake?", "Microsoft’s", 1.0),
         ("Microsofts desire", "", None, 0.0),  # a misspelt word is not the text
         # words of the question around a phrase of the text
         ("Microsoft wants a larger future stake", "What does Microsoft want?",
@@ -83,9 +85,24 @@ def test_align_refuses_what_the_text_does_not_hold(phrase: str, question: str) -
     assert align(phrase, evidence(), question) is None
 
 
-def test_the_first_sentence_with_an_exact_match_wins() -> None:
+def test_the_first_sentence_with_an_exact_match_wins_when_none_shares_more() -> None:
     found = align("OpenAI", evidence())
     assert found is not None and found.sentence.start == 0
+
+
+@pytest.mark.parametrize(
+    ("question", "cited"),
+    [
+        ("Who wants a larger stake?", "Contentious points include Microsoft’s desire"),
+        ("who is a rival now", "This moment turns Microsoft from ally into rival."),
+    ],
+)
+def test_a_name_is_cited_where_the_text_says_what_the_question_asks(
+    question: str, cited: str
+) -> None:
+    found = align("Microsoft", evidence(), question)
+    assert found is not None and found.text == "Microsoft"
+    assert found.sentence.text.startswith(cited)
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from qa.models import Evidence
-from qa.terms import STOPWORDS, stem
+from qa.terms import STOPWORDS, content_terms, coverage, stem
 
 _TOKEN = re.compile(r"[$€£¥%]|\w+(?:['’]\w+)*", re.UNICODE)
 _SKIPPED = frozenset({"a", "an", "the", "and", "&", "or"})  # may be dropped or added freely
@@ -107,20 +107,26 @@ def _excusable(word: str, question_stems: set[str]) -> bool:
 
 
 _LEAD = re.compile(r"^[^\w\s]+")
+_CURRENCY = "$€£¥"
 _TRAIL = re.compile(r"[^\w\s]+$")
 
 
 def _with_marks(phrase: str, text: str, start: int, end: int) -> tuple[int, int]:
     """The window widened over the marks the phrase has around its words where the
     text has them too: "--user-name", "typer.prompt()", "$5" (words alone would drop
-    them, and in code they are part of the name)."""
+    them, and in code they are part of the name); over a currency sign before an
+    amount, which the phrase may leave out; without a possessive "'s" it leaves out."""
     phrase = phrase.strip().rstrip(".,;:!?")
+    if start > 0 and text[start - 1] in _CURRENCY and text[start].isdigit():
+        start -= 1  # "200 million" copied from "$200 million" is an amount of dollars
     if lead := _LEAD.search(phrase):
         marks = lead.group()
         for k in range(len(marks), 0, -1):
             if text[max(0, start - k) : start] == marks[-k:]:
                 start -= k
                 break
+    if _POSSESSIVE.search(text[start:end]) and not _POSSESSIVE.search(phrase):
+        end -= 2  # "Microsoft" copied from "Microsoft's consent" is the name, not "Microsoft's"
     if trail := _TRAIL.search(phrase):
         marks = trail.group()
         for k in range(len(marks), 0, -1):
@@ -131,14 +137,18 @@ def _with_marks(phrase: str, text: str, start: int, end: int) -> tuple[int, int]
 
 
 def align(phrase: str, evidence: Sequence[Evidence], question: str = "") -> Aligned | None:
-    """The best place in the evidence for the phrase: an exact word match in the first
-    sentence that has one, else the longest partial match whose missing words are all
-    excusable (the question's words, function words), its share of the phrase's words
-    a signal for the verifier; None when the phrase is not in the evidence."""
+    """The best place in the evidence for the phrase: an exact word match, else the
+    longest partial match whose missing words are all excusable (the question's words,
+    function words), its share of the phrase's words a signal for the verifier; None
+    when the phrase is not in the evidence. Where several sentences hold it, the one
+    that shares most of the question's terms: a name the model copied is cited where
+    the text says what the question asks about it, not where it first occurs."""
     wanted = [t.norm for t in _content(tokens(phrase))]
     if not wanted:
         return None
-    parsed = [(item, tokens(item.text)) for item in evidence]
+    terms = content_terms(question)
+    ranked = sorted(evidence, key=lambda item: -coverage(terms, item.text))  # stable
+    parsed = [(item, tokens(item.text)) for item in ranked]
     for item, sentence in parsed:
         if window := _exact(wanted, sentence):
             return Aligned(item, *_with_marks(phrase, item.text, *window), 1.0)
