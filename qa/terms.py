@@ -108,9 +108,14 @@ _YES_NO_QUESTION = re.compile(
 
 
 _CHOICE = re.compile(r"\bor\b", re.IGNORECASE)
+_WH_QUESTION = re.compile(r"^\W*(what|which|who|whom|whose|when|where|why|how)\b", re.IGNORECASE)
 
 
 def asks_yes_no(question: str) -> bool:
-    """Whether the question is answered by yes or no ("Is OpenAI allowed to ...?"); one
-    that offers a choice ("Is it X or Y?") is answered by a phrase."""
-    return bool(_YES_NO_QUESTION.match(question)) and not _CHOICE.search(question)
+    """Whether the question is answered by yes or no ("Is OpenAI allowed to ...?"), also
+    after a clause that sets the scene ("If I pass both, does the flag win?"); one that
+    offers a choice ("Is it X or Y?") is answered by a phrase."""
+    main = question
+    if not _YES_NO_QUESTION.match(main) and not _WH_QUESTION.match(main) and "," in main:
+        main = main.split(",", 1)[1]
+    return bool(_YES_NO_QUESTION.match(main)) and not _CHOICE.search(main)

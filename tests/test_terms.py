@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from qa.terms import STOPWORDS, content_terms, coverage, fold, normalize_answer, stem, words
+from qa.terms import (
+    STOPWORDS,
+    asks_yes_no,
+    content_terms,
+    coverage,
+    fold,
+    normalize_answer,
+    stem,
+    words,
+)
 
 
 @pytest.mark.parametrize(
@@ -89,3 +98,21 @@ def test_coverage_is_share_of_question_terms_found() -> None:
 
 def test_coverage_of_empty_question_terms_is_zero() -> None:
     assert coverage(set(), "any text at all") == 0.0
+
+
+@pytest.mark.parametrize(
+    ("question", "yes_no"),
+    [
+        ("Is the bridge open to bicycles?", True),
+        ("is the bridge open to bicycles", True),
+        ("Is the bridge open to cars or to bicycles?", False),  # a choice
+        ("If the river floods, will the bridge close?", True),  # a clause sets the scene
+        ("In 1998, did the mayor open the library?", True),
+        ("When the river floods, is the bridge open to cars or to bicycles?", False),
+        ("With the bridge closed, how do people cross?", False),
+        ("Who, if anyone, opened the library?", False),
+        ("bridge closed after the flood, cyclists", False),
+    ],
+)
+def test_asks_yes_no_reads_the_question_after_a_leading_clause(question: str, yes_no: bool) -> None:
+    assert asks_yes_no(question) is yes_no
