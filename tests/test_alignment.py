@@ -85,24 +85,9 @@ def test_align_refuses_what_the_text_does_not_hold(phrase: str, question: str) -
     assert align(phrase, evidence(), question) is None
 
 
-def test_the_first_sentence_with_an_exact_match_wins_when_none_shares_more() -> None:
+def test_the_first_sentence_with_an_exact_match_wins() -> None:
     found = align("OpenAI", evidence())
     assert found is not None and found.sentence.start == 0
-
-
-@pytest.mark.parametrize(
-    ("question", "cited"),
-    [
-        ("Who wants a larger stake?", "Contentious points include Microsoft’s desire"),
-        ("who is a rival now", "This moment turns Microsoft from ally into rival."),
-    ],
-)
-def test_a_name_is_cited_where_the_text_says_what_the_question_asks(
-    question: str, cited: str
-) -> None:
-    found = align("Microsoft", evidence(), question)
-    assert found is not None and found.text == "Microsoft"
-    assert found.sentence.text.startswith(cited)
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from qa.models import Evidence
-from qa.terms import STOPWORDS, content_terms, coverage, stem
+from qa.terms import STOPWORDS, stem
 
 _TOKEN = re.compile(r"[$€£¥%]|\w+(?:['’]\w+)*", re.UNICODE)
 _SKIPPED = frozenset({"a", "an", "the", "and", "&", "or"})  # may be dropped or added freely
@@ -137,18 +137,18 @@ def _with_marks(phrase: str, text: str, start: int, end: int) -> tuple[int, int]
 
 
 def align(phrase: str, evidence: Sequence[Evidence], question: str = "") -> Aligned | None:
-    """The best place in the evidence for the phrase: an exact word match, else the
-    longest partial match whose missing words are all excusable (the question's words,
-    function words), its share of the phrase's words a signal for the verifier; None
-    when the phrase is not in the evidence. Where several sentences hold it, the one
-    that shares most of the question's terms: a name the model copied is cited where
-    the text says what the question asks about it, not where it first occurs."""
+    """The best place in the evidence for the phrase: an exact word match in the first
+    sentence that has one, else the longest partial match whose missing words are all
+    excusable (the question's words, function words), its share of the phrase's words
+    a signal for the verifier; None when the phrase is not in the evidence.
+
+    The first sentence, not the one that shares most of the question's terms: that
+    choice raised the cited sentence's similarity and coverage, which the abstention
+    model reads, on questions written to look answerable (docs/quality.md)."""
     wanted = [t.norm for t in _content(tokens(phrase))]
     if not wanted:
         return None
-    terms = content_terms(question)
-    ranked = sorted(evidence, key=lambda item: -coverage(terms, item.text))  # stable
-    parsed = [(item, tokens(item.text)) for item in ranked]
+    parsed = [(item, tokens(item.text)) for item in evidence]
     for item, sentence in parsed:
         if window := _exact(wanted, sentence):
             return Aligned(item, *_with_marks(phrase, item.text, *window), 1.0)
