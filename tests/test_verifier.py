@@ -657,6 +657,17 @@ def test_a_span_reaching_into_inline_code_takes_it_whole(start: int, end: int, s
     assert text[slice(*verifier.whole_code(text, start, end))] == shown
 
 
+def test_a_span_from_a_code_block_leaves_out_its_language_label() -> None:
+    text = "Add it:\n```bash\npoetry add --source foo private-package\n```"
+    start = text.index("bash")
+    end = text.index("\n```", start)
+    assert text[slice(*verifier.whole_code(text, start, end))] == (
+        "poetry add --source foo private-package"
+    )
+    one_line = text.index("poetry")
+    assert verifier.whole_code(text, one_line, end) == (one_line, end)
+
+
 def test_marks_inside_a_name_are_not_a_repeat() -> None:
     assert not verifier.repeats("create-user", "My function is called create_user. Its name?")
     assert not verifier.repeats("--user-name", "What option does user_name get?")

@@ -125,7 +125,20 @@ def whole_code(text: str, start: int, end: int) -> tuple[int, int]:
     for code in _CODE.finditer(text):
         if start < code.end() and code.start() < end:
             start, end = min(start, code.start()), max(end, code.end())
-    return start, end
+    return _past_fence_label(text, start, end), end
+
+
+def _past_fence_label(text: str, start: int, end: int) -> int:
+    """The start moved past a code block's language label ("bash" after its opening
+    fence), which a phrase copied from the block's first lines takes in, and which is
+    no part of the code."""
+    line_end = text.find("\n", start, end)
+    if line_end == -1 or not text[:start].rstrip(" \t").endswith("```"):
+        return start
+    start = line_end + 1
+    while start < end and text[start].isspace():
+        start += 1
+    return start
 
 
 def choose(question: str, reading: Reading, said: str = "") -> tuple[Span | None, Signals]:
