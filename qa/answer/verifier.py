@@ -121,7 +121,7 @@ def _spoken(text: str) -> str:
 def whole_code(text: str, start: int, end: int) -> tuple[int, int]:
     """The span widened to every inline code span (`...`) it reaches into: a name in
     code is shown whole, with its backticks ("`typer.progressbar()`", not
-    "typer.progressbar")."""
+    "typer.progressbar"); and begun after a code block's language label."""
     for code in _CODE.finditer(text):
         if start < code.end() and code.start() < end:
             start, end = min(start, code.start()), max(end, code.end())
